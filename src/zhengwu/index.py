@@ -1,0 +1,212 @@
+"""Stage 3: the Index. Chunks go into the chunk store (SQLite), BM25 (bm25s) and, where worth it, Chroma.
+
+``Index.ingest`` is incremental: unchanged documents are skipped, changed ones replaced, removed ones deleted.
+Dense vectors come through the embedding cache, so re-embedding only happens for text never seen before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunking import Chunk, chunk_document, embed_text
+from .config import Settings
+from .dense import DenseIndex
+from .documents import Document, LoadError
+from .embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
+from .sparse import SparseIndex
+from .store import ChunkStore, DocMeta, StoredChunk
+from .text import Analyzer, default_analyzer
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+BATCH_DOCS = 200
+
+
+def _no_progress(_label: str, _total: int) -> Callable[[int], None]:
+    return lambda _n: None
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks_written: int = 0
+    vectors_embedded: int = 0
+    seconds: float = 0.0
+    errors: list[LoadError] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+class Index:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, analyzer: Analyzer | None = None):
+        self.settings = settings
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        self.analyzer = analyzer or default_analyzer()
+        self.embedder = embedder or make_embedder(settings.embedder, settings.embedding_model, settings.embed_max_chars)
+        self.store = ChunkStore(settings.index_dir / "chunks.sqlite3")
+        self.cache = EmbeddingCache(settings.cache_path)
+        self.dense = DenseIndex(settings.chroma_dir, settings.chroma_url, settings.collection, self.embedder.name)
+        self._sparse: SparseIndex | None = None
+        self._docs: dict[str, DocMeta] | None = None
+
+    # -- ingest --------------------------------------------------------------------------------------------
+    def ingest(
+        self,
+        documents: Sequence[Document],
+        source: str,
+        *,
+        prune: bool = True,
+        progress: ProgressFactory = _no_progress,
+        errors: Sequence[LoadError] = (),
+    ) -> IngestReport:
+        """Bring the index in line with ``documents`` loaded from ``source``.
+
+        With ``prune``, documents previously ingested from the same source and absent now are deleted. A source
+        whose files all failed to load is never pruned: a broken disk must not empty the index.
+        """
+        started = time.perf_counter()
+        report = IngestReport(errors=list(errors))
+        states = self.store.doc_states()
+        todo: list[Document] = []
+        for doc in documents:
+            old = states.get(doc.doc_id)
+            if old is None:
+                report.added += 1
+                todo.append(doc)
+            elif old[0] != doc.content_hash() or old[1] != source:
+                report.updated += 1
+                todo.append(doc)
+            else:
+                report.unchanged += 1
+
+        incoming = {d.doc_id for d in documents}
+        removed = [d for d, (_, src) in states.items() if src == source and d not in incoming]
+        if prune and removed and (documents or not errors):
+            self.dense.delete(self.store.chunk_ids(removed))
+            self.store.delete_documents(removed)
+            report.removed = len(removed)
+
+        tick = progress("切分文档 chunking", len(todo))
+        prepared: list[tuple[Document, list[Chunk], list[list[str]]]] = []
+        for doc in todo:
+            chunks = chunk_document(
+                doc, dense_scope=self.settings.dense_scope, embed_max_chars=self.settings.embed_max_chars
+            )
+            prepared.append((doc, chunks, [self.analyzer.tokens(c.search_text) for c in chunks]))
+            tick(1)
+
+        dense_texts = [
+            embed_text(c, self.settings.embed_max_chars) for _, chunks, _ in prepared for c in chunks if c.embed
+        ]
+        vectors, report.vectors_embedded = embed_with_cache(
+            self.embedder, self.cache, dense_texts, progress=progress("向量化 embedding", len(dense_texts))
+        )
+
+        offset = 0
+        for start in range(0, len(prepared), BATCH_DOCS):
+            batch = prepared[start : start + BATCH_DOCS]
+            old_ids = set(self.store.chunk_ids(d.doc_id for d, _, _ in batch))
+            ids, metas = [], []
+            for doc, chunks, _ in batch:
+                for c in chunks:
+                    if c.embed:
+                        ids.append(c.chunk_id)
+                        metas.append(_chroma_meta(doc, c))
+            block = vectors[offset : offset + len(ids)]
+            offset += len(ids)
+            # Vectors first, then the store: the store is what queries trust, and it changes atomically.
+            self.dense.upsert(ids, block, metas)
+            self.store.replace_documents([(doc, source, chunks, tokens) for doc, chunks, tokens in batch])
+            stale = sorted(old_ids - set(c.chunk_id for _, chunks, _ in batch for c in chunks))
+            self.dense.delete(stale)
+            report.chunks_written += sum(len(chunks) for _, chunks, _ in batch)
+
+        self._reconcile_dense(progress)
+        if report.changed or self.store.get_meta("sparse_stale") == "1" or not self._sparse_dir().exists():
+            self.rebuild_sparse()
+        self._docs = None
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _reconcile_dense(self, progress: ProgressFactory) -> None:
+        """Repair what an interrupted run or a model change left behind: missing or orphan vectors."""
+        expected = dict(self.store.embedded_chunks())
+        present = self.dense.ids()
+        orphans = sorted(present - expected.keys())
+        if orphans:
+            self.dense.delete(orphans)
+        missing = sorted(expected.keys() - present)
+        if not missing:
+            return
+        docs = self.documents()
+        stored = self.store.get_chunks(missing)
+        chunks = [_as_chunk(stored[cid]) for cid in missing if cid in stored]
+        texts = [embed_text(c, self.settings.embed_max_chars) for c in chunks]
+        vectors, _ = embed_with_cache(self.embedder, self.cache, texts, progress=progress("补全向量 embedding", len(texts)))
+        self.dense.upsert(
+            [c.chunk_id for c in chunks], vectors, [_chroma_meta(docs[c.doc_id], c) for c in chunks]
+        )
+
+    def _sparse_dir(self) -> Path:
+        return self.settings.index_dir / "bm25"
+
+    def rebuild_sparse(self) -> None:
+        index = SparseIndex.build(self.store.sparse_rows())
+        index.save(self._sparse_dir())
+        self.store.set_meta("sparse_stale", "0")
+        self._sparse = index
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    @property
+    def sparse(self) -> SparseIndex:
+        if self._sparse is None:
+            loaded = SparseIndex.load(self._sparse_dir())
+            if loaded is None or self.store.get_meta("sparse_stale") == "1":
+                self.rebuild_sparse()
+            else:
+                self._sparse = loaded
+        assert self._sparse is not None
+        return self._sparse
+
+    def documents(self) -> dict[str, DocMeta]:
+        if self._docs is None:
+            self._docs = self.store.documents()
+        return self._docs
+
+    def is_empty(self) -> bool:
+        return self.store.count()[0] == 0
+
+    def close(self) -> None:
+        self.store.close()
+        self.cache.close()
+
+
+def _chroma_meta(doc: Document | DocMeta, chunk: Chunk) -> dict:
+    return {
+        "doc_id": doc.doc_id,
+        "doc_type": doc.doc_type,
+        "region": doc.region,
+        "status": doc.status,
+        "kind": chunk.kind,
+    }
+
+
+def _as_chunk(stored: StoredChunk) -> Chunk:
+    return Chunk(
+        chunk_id=stored.chunk_id,
+        doc_id=stored.doc_id,
+        ordinal=stored.ordinal,
+        section=stored.section,
+        text=stored.text,
+        kind=stored.kind,
+        field=stored.field,
+        embed=True,
+        context=stored.context,
+    )

@@ -1,0 +1,121 @@
+"""Chinese text handling shared by indexing and querying: normalisation, jieba tokens, synonyms, stopwords.
+
+Documents and questions go through the same ``Analyzer``, so a colloquial word in a question (社保) meets the
+official word in a document (社会保险) as the same token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jieba
+import zhconv
+
+jieba.setLogLevel(logging.WARNING)
+
+_RESOURCES = resources.files("zhengwu") / "resources"
+_PUNCT_OR_SPACE = re.compile(r"^[\W_]+$", re.UNICODE)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+
+
+def _resource_lines(name: str) -> list[str]:
+    text = (_RESOURCES / name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters (繁體) become simplified so they match the corpus."""
+    return zhconv.convert(text, "zh-cn")
+
+
+def normalize(text: str) -> str:
+    """Canonical form for matching (not for display): NFKC width folding, simplified script, lower case."""
+    text = unicodedata.normalize("NFKC", text)
+    return to_simplified(text).lower()
+
+
+def han_ratio(text: str) -> float:
+    letters = [c for c in text if not c.isspace() and not _PUNCT_OR_SPACE.match(c)]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if _HAN.match(c)) / len(letters)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split at Chinese (and ASCII) sentence ends, keeping the punctuation with its sentence."""
+    return [s for s in SENTENCE_END.split(text) if s.strip()]
+
+
+class Analyzer:
+    """jieba tokenizer with the government user dictionary, synonym folding and stopwords."""
+
+    def __init__(self, extra_synonyms: Path | None = None) -> None:
+        self._tokenizer = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        self.canonical: dict[str, str] = {}
+        for line in _resource_lines("synonyms.txt"):
+            terms = line.split()
+            for term in terms:
+                self.canonical[normalize(term)] = normalize(terms[0])
+        if extra_synonyms and extra_synonyms.exists():
+            for line in extra_synonyms.read_text(encoding="utf-8").splitlines():
+                terms = line.split()
+                if terms and not line.startswith("#"):
+                    for term in terms:
+                        self.canonical[normalize(term)] = normalize(terms[0])
+        self.stopwords = frozenset(w for line in _resource_lines("stopwords.txt") for w in line.split())
+        self._initialised = False
+
+    def _ensure_dictionary(self) -> None:
+        # jieba loads its 20 MB dictionary lazily; do it once, under a lock, with our words added.
+        if self._initialised:
+            return
+        with self._lock:
+            if self._initialised:
+                return
+            self._tokenizer.initialize()
+            for line in _resource_lines("gov_userdict.txt"):
+                parts = line.split()
+                freq = int(parts[1]) if len(parts) > 1 else 20000
+                self._tokenizer.add_word(parts[0], freq)
+            for term in self.canonical:
+                if len(term) > 1:
+                    self._tokenizer.add_word(term, 20000)
+            self._initialised = True
+
+    def words(self, text: str) -> list[str]:
+        """Plain jieba words of normalised text, punctuation dropped (used for F1 and keyword checks)."""
+        self._ensure_dictionary()
+        return [w for w in self._tokenizer.cut(normalize(text)) if w.strip() and not _PUNCT_OR_SPACE.match(w)]
+
+    def tokens(self, text: str) -> list[str]:
+        """Retrieval tokens: search-mode jieba words, synonyms folded, stopwords removed."""
+        self._ensure_dictionary()
+        out: list[str] = []
+        for word in self._tokenizer.cut_for_search(normalize(text)):
+            word = word.strip()
+            if not word or _PUNCT_OR_SPACE.match(word) or word in self.stopwords:
+                continue
+            out.append(self.canonical.get(word, word))
+        return out
+
+    def content_terms(self, text: str) -> set[str]:
+        """The distinct meaningful terms of a question: what evidence must mention to count as relevant."""
+        return {t for t in self.tokens(text) if len(t) > 1 or _HAN.match(t) is None and t.isalnum()}
+
+
+@lru_cache(maxsize=1)
+def default_analyzer() -> Analyzer:
+    return Analyzer()
+
+
+def looks_english(text: str) -> bool:
+    return han_ratio(text) < 0.2 and bool(_LATIN_WORD.search(text))
