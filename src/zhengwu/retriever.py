@@ -32,7 +32,8 @@ class Filters:
 class DocHit:
     doc: DocMeta
     score: float = 0.0
-    dense: float = 0.0  # best cosine of the document's vectors
+    dense: float = 0.0  # best cosine of the document's content vectors
+    card: float = 0.0  # cosine of the document's summary card (guides, laws)
     sparse: float = 0.0  # best BM25 score of its chunks
     title: float = 0.0  # how much of the title the question names
     chunks: list[tuple[str, float]] = field(default_factory=list)  # (chunk_id, bm25) best first
@@ -43,41 +44,72 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def title_match(question: str, title: str) -> float:
-    """1.0 when the question contains the whole title; otherwise the share of title bigrams it contains."""
-    q, t = normalize(question), normalize(title)
-    if len(t) >= 2 and t in q:
-        return 1.0
-    grams = _bigrams(t)
-    if not grams:
-        return 0.0
-    return len(grams & _bigrams(q)) / len(grams) * 0.8
+def title_match(question: str, *titles: str) -> float:
+    """1.0 when the question contains a whole title; else the share of title bigrams it contains, when that
+    share is at least half (a word or two in common with a long title is no evidence of naming it)."""
+    q = normalize(question)
+    best = 0.0
+    for title in titles:
+        t = normalize(title)
+        if len(t) >= 2 and t in q:
+            return 1.0
+        grams = _bigrams(t)
+        if grams:
+            share = len(grams & _bigrams(q)) / len(grams)
+            if share >= 0.5:
+                best = max(best, share * 0.8)
+    return best
 
 
 class Retriever:
-    def __init__(self, index: Index, *, dense_weight: float = 0.6, title_weight: float = 0.6, reranker=None):
+    def __init__(
+        self,
+        index: Index,
+        *,
+        dense_weight: float = 0.6,
+        card_weight: float = 0.2,
+        title_weight: float = 0.6,
+        region_bonus: float = 0.2,
+        reranker=None,
+    ):
         self.index = index
         self.dense_weight = dense_weight
+        # A card is a bounded summary (title, purpose clause): weaker evidence than a vector of the text itself.
+        self.card_weight = card_weight
+        self.region_bonus = region_bonus
         self.title_weight = title_weight
         self.reranker = reranker
         self._masks: dict[Filters, np.ndarray] = {}
+        self._chunk_doc: tuple[list[str], np.ndarray] | None = None
 
     def _mask(self, filters: Filters) -> np.ndarray:
+        """Which BM25 rows pass the filters, cached per filter (one boolean per chunk)."""
         key = Filters(filters.regions, filters.doc_types, filters.statuses)
-        mask = self._masks.get(key)
         sparse = self.index.sparse
-        if mask is None or len(mask) != len(sparse.chunk_ids):
-            docs = self.index.documents()
-            allowed = {
-                d.doc_id
-                for d in docs.values()
-                if (filters.regions is None or d.region in filters.regions)
-                and (filters.doc_types is None or d.doc_type in filters.doc_types)
-                and d.status in filters.statuses
-            }
-            mask = np.fromiter((cid.split("#", 1)[0] in allowed for cid in sparse.chunk_ids), bool,
+        mask = self._masks.get(key)
+        if mask is not None and len(mask) == len(sparse.chunk_ids):
+            return mask
+        if self._chunk_doc is None or len(self._chunk_doc[1]) != len(sparse.chunk_ids):
+            doc_ids = sorted(self.index.documents())
+            position = {d: i for i, d in enumerate(doc_ids)}
+            rows = np.fromiter((position.get(c.split("#", 1)[0], -1) for c in sparse.chunk_ids), np.int64,
                                count=len(sparse.chunk_ids))
-            self._masks[key] = mask
+            self._chunk_doc = (doc_ids, rows)
+            self._masks.clear()
+        doc_ids, rows = self._chunk_doc
+        docs = self.index.documents()
+        allowed = np.array(
+            [
+                (filters.regions is None or docs[d].region in filters.regions)
+                and (filters.doc_types is None or docs[d].doc_type in filters.doc_types)
+                and docs[d].status in filters.statuses
+                for d in doc_ids
+            ]
+            + [False],  # row -1: a posting whose document is gone
+            dtype=bool,
+        )
+        mask = allowed[rows]
+        self._masks[key] = mask
         return mask
 
     @staticmethod
@@ -116,8 +148,12 @@ class Retriever:
             vector = self.index.embedder.embed_query(question)
             for chunk_id, cosine in self.index.dense.query(vector, DENSE_CANDIDATES, self._where(filters)):
                 h = hit(chunk_id.split("#", 1)[0])
-                if h and cosine > h.dense:
-                    h.dense = cosine
+                if h is None:
+                    continue
+                if chunk_id.endswith("#card"):
+                    h.card = max(h.card, cosine)
+                else:
+                    h.dense = max(h.dense, cosine)
 
         if not hits:
             return []
@@ -125,18 +161,43 @@ class Retriever:
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.doc.doc_id))
         if self.reranker is not None:
             ranked = self.reranker.rerank(question, ranked, self.index)
-        return ranked[:k]
+        return diversify(ranked)[:k]
 
     def _fuse(self, question: str, hits: list[DocHit], filters: Filters) -> None:
         top_sparse = max(h.sparse for h in hits) or 1.0
-        dense_values = [h.dense for h in hits if h.dense > 0]
-        lo = min(dense_values) if dense_values else 0.0
-        hi = max(dense_values) if dense_values else 1.0
-        span = max(hi - lo, 1e-6)
-        for h in hits:
-            dense_n = (h.dense - lo) / span if h.dense > 0 else 0.0
+        dense_n = _min_max([h.dense for h in hits])
+        card_n = _min_max([h.card for h in hits])
+        for h, d, c in zip(hits, dense_n, card_n):
             sparse_n = h.sparse / top_sparse
-            h.title = title_match(question, h.doc.title) if h.doc.doc_type != "faq" else 0.0
-            h.score = self.dense_weight * dense_n + (1 - self.dense_weight) * sparse_n + self.title_weight * h.title
+            weight = self.dense_weight if h.dense > 0 else self.card_weight
+            h.title = title_match(question, h.doc.title, h.doc.extra.get("item_name", "")) if h.doc.doc_type != "faq" else 0.0
+            h.score = weight * max(d, c if not h.dense else 0.0) + (1 - weight) * sparse_n + self.title_weight * h.title
             if filters.prefer_region and h.doc.region == filters.prefer_region:
-                h.score += 0.05
+                h.score += self.region_bonus
+
+
+def _min_max(values: list[float]) -> list[float]:
+    """Cosines rescaled to [0, 1] over the candidates that have one; 0 for those without."""
+    present = [v for v in values if v > 0]
+    if not present:
+        return [0.0] * len(values)
+    lo, hi = min(present), max(present)
+    span = max(hi - lo, 1e-6)
+    return [(v - lo) / span if v > 0 else 0.0 for v in values]
+
+
+def diversify(ranked: list[DocHit], window: int = 5, per_type: int = 3) -> list[DocHit]:
+    """At most ``per_type`` documents of one type in the first ``window`` when other types are candidates:
+    a question answered by a guide should still see the law behind it, and the other way round."""
+    head: list[DocHit] = []
+    rest: list[DocHit] = []
+    counts: dict[str, int] = {}
+    for h in ranked:
+        if len(head) < window and counts.get(h.doc.doc_type, 0) < per_type:
+            head.append(h)
+            counts[h.doc.doc_type] = counts.get(h.doc.doc_type, 0) + 1
+        else:
+            rest.append(h)
+    while len(head) < window and rest:
+        head.append(rest.pop(0))
+    return head + rest

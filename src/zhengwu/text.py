@@ -108,8 +108,16 @@ class Analyzer:
         return out
 
     def content_terms(self, text: str) -> set[str]:
-        """The distinct meaningful terms of a question: what evidence must mention to count as relevant."""
-        return {t for t in self.tokens(text) if len(t) > 1 or _HAN.match(t) is None and t.isalnum()}
+        """The distinct meaningful words of a question (precise mode, so no fragments such as 京市 of 北京市):
+        what evidence must mention to count as relevant."""
+        self._ensure_dictionary()
+        out = set()
+        for word in self._tokenizer.cut(normalize(text)):
+            word = word.strip()
+            if len(word) < 2 or _PUNCT_OR_SPACE.match(word) or word in self.stopwords:
+                continue
+            out.add(self.canonical.get(word, word))
+        return out
 
 
 @lru_cache(maxsize=1)
