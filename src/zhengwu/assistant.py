@@ -29,6 +29,7 @@ class Session:
     session_id: str
     subject: str | None = None  # doc_id of the item the conversation is about
     subject_title: str | None = None
+    region: str | None = None  # the asker's region, remembered from the first turn that gave it
     turns: list[tuple[str, str]] = field(default_factory=list)  # (question, status)
 
 
@@ -78,7 +79,12 @@ class Assistant:
         state = self.sessions.get(session)
         if isinstance(user, dict):
             user = UserContext(region=user.get("region"), profile=user)
-        answer = self._answer(question if isinstance(question, str) else "", state, user or UserContext())
+        user = user or UserContext()
+        if user.region:
+            state.region = user.region
+        elif state.region:
+            user = UserContext(region=state.region, profile=user.profile)
+        answer = self._answer(question if isinstance(question, str) else "", state, user)
         answer.session_id = state.session_id
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         state.turns = (state.turns + [(answer.question, answer.status)])[-MAX_TURNS_KEPT:]
@@ -108,9 +114,15 @@ class Assistant:
             )
 
         query, followup = self._resolve_followup(analysis, state)
-        covered = {d.region for d in self.index.documents().values()}
+        docs = self.index.documents()
+        covered = {d.region for d in docs.values()}
         filters, prefer = self._filters(analysis, user, covered)
-        hits = self.retriever.retrieve(query, filters, k=10)
+        if followup and state.subject in docs:
+            # "那需要什么材料？": the item is the one the conversation is about, not a fresh search.
+            subject = DocHit(doc=docs[state.subject], score=1.0, title=1.0)
+            hits = [subject] + [h for h in self.retriever.retrieve(query, filters, k=10) if h.doc.doc_id != state.subject]
+        else:
+            hits = self.retriever.retrieve(query, filters, k=10)
         retrieved = [h.doc.doc_id for h in hits]
 
         foreign = self._uncovered_regions(analysis, hits, covered)
@@ -136,7 +148,7 @@ class Assistant:
             answer.retrieved = retrieved
             return answer
 
-        same_item = self._same_item_group(hits, prefer)
+        same_item = None if followup else self._same_item_group(hits, prefer)
         answer = compose(cleaned, hits, self.index.store, fields=analysis.fields, same_item=same_item)
         answer.retrieved = retrieved
         top = same_item[0] if same_item else hits[0]

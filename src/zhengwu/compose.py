@@ -219,18 +219,26 @@ def compose(
     return Answer(question=question, text="\n".join(lines), status="answered", citations=cites.items)
 
 
+def _relevant(chunk_scores: list[tuple[str, float]], limit: int, share: float = 0.5) -> list[str]:
+    """Chunk ids scoring at least ``share`` of the best one: a weak runner-up is noise, not a second source."""
+    if not chunk_scores:
+        return []
+    best = chunk_scores[0][1]
+    return [cid for cid, score in chunk_scores[:limit] if score >= best * share]
+
+
 def _law_lines(hits: list[DocHit], store: ChunkStore, cites: _Citations) -> list[str]:
     """Quote the best-matching articles of the top laws, each with its citation."""
     lines: list[str] = []
     laws = [h for h in hits[:3] if h.doc.doc_type == "law"][:2]
     budget = MAX_ARTICLES
     for rank, h in enumerate(laws):
-        chunk_ids = [cid for cid, _ in h.chunks[: budget if rank == 0 else 1]]
+        chunk_ids = _relevant(h.chunks, 2 if rank == 0 else 1)
         chunks = store.get_chunks(chunk_ids)
         picked = [chunks[cid] for cid in chunk_ids if cid in chunks and chunks[cid].kind == "article"]
-        if not picked:
+        if not picked and rank == 0:
             picked = [c for c in store.chunks_of(h.doc.doc_id) if c.kind == "article"][:1]
-        for chunk in picked:
+        for chunk in picked[:budget]:
             body = re.sub(r"^\s*第[^条]{1,8}条\s*", "", chunk.text)
             n = cites.cite(h.doc, chunk.section, chunk.text)
             lines.append(f"根据《{h.doc.title}》{chunk.section}：{_clip(body, MAX_QUOTE)} [{n}]")
@@ -241,7 +249,7 @@ def _law_lines(hits: list[DocHit], store: ChunkStore, cites: _Citations) -> list
 
 
 def _passage_lines(top: DocHit, store: ChunkStore, cites: _Citations) -> list[str]:
-    chunk_ids = [cid for cid, _ in top.chunks[:2]]
+    chunk_ids = _relevant(top.chunks, 2, share=0.7)
     chunks = store.get_chunks(chunk_ids)
     picked = [chunks[cid] for cid in chunk_ids if cid in chunks]
     if not picked:

@@ -1,0 +1,46 @@
+import pytest
+
+from zhengwu.query import analyse, canonical_region, find_regions, region_chain
+
+
+@pytest.mark.parametrize(
+    "question, field",
+    [
+        ("弩的运输审批的咨询电话是多少？", "phone"),
+        ("办居住证要带什么材料？", "materials"),
+        ("在哪里办理？", "location"),
+        ("多久能办好？", "time_limit"),
+        ("需要满足什么条件？", "conditions"),
+        ("收费吗？多少钱", "fee"),
+        ("要跑几次？", "visits"),
+        ("可以网上办理吗？", "online"),
+        ("投诉电话是多少", "complaint"),
+    ],
+)
+def test_field_asked_is_detected(question, field):
+    assert analyse(question).fields[0] == field
+
+
+def test_regions_and_their_hierarchy():
+    assert find_regions("上海市和杭州的公积金") == ["上海市", "杭州市"]
+    assert canonical_region("广东省广州市") == "广州市"
+    assert canonical_region("全国") == "全国"
+    assert region_chain("广州市") == ["广州市", "广东省", "全国"]
+    assert region_chain("天河区") == ["天河区", "广州市", "广东省", "全国"]
+
+
+def test_district_short_forms_are_not_places():
+    # 天河, 白云 are ordinary words in names; only the full district name counts
+    assert find_regions("白云机场") == []
+
+
+@pytest.mark.parametrize("question", ["那需要什么材料？", "电话呢？", "还有别的要求吗"])
+def test_follow_ups(question):
+    assert analyse(question).followup
+
+
+def test_out_of_scope_and_personal_lookups():
+    assert analyse("帮我写一首诗").out_of_scope
+    assert analyse("查一下张三的身份证号").personal_lookup
+    assert not analyse("养犬登记需要什么材料").out_of_scope
+    assert not analyse("如何获取暴雨预警信息").out_of_scope

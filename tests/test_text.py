@@ -1,0 +1,41 @@
+from zhengwu.text import Analyzer, default_analyzer, han_ratio, looks_english, normalize, split_sentences
+
+
+def test_normalize_folds_width_case_and_traditional_script():
+    assert normalize("往來臺灣通行證ＡＢＣ") == "往来台湾通行证abc"
+
+
+def test_colloquial_and_official_words_become_the_same_token():
+    analyzer = default_analyzer()
+    assert "社会保险" in analyzer.tokens("我的社保怎么转移")
+    assert "住房公积金" in analyzer.tokens("公积金提取")
+    assert "养老保险" in analyzer.tokens("退休金什么时候发")
+
+
+def test_question_words_are_not_retrieval_tokens():
+    tokens = default_analyzer().tokens("请问怎么办理居住证？")
+    assert "请问" not in tokens and "怎么" not in tokens
+    assert "居住证" in tokens
+
+
+def test_content_terms_have_no_fragments_of_place_names():
+    terms = default_analyzer().content_terms("北京市机动车停车收费标准")
+    assert "京市" not in terms
+    assert "机动车" in terms
+
+
+def test_extra_synonym_file_is_honoured(tmp_path):
+    extra = tmp_path / "syn.txt"
+    extra.write_text("# comment\n新生儿落户 宝宝上户口\n", encoding="utf-8")
+    analyzer = Analyzer(extra_synonyms=extra)
+    assert analyzer.canonical["宝宝上户口"] == "新生儿落户"
+
+
+def test_sentences_split_at_chinese_punctuation():
+    assert split_sentences("第一句。第二句！第三句？第四句；") == ["第一句。", "第二句！", "第三句？", "第四句；"]
+
+
+def test_language_detection():
+    assert looks_english("How do I renew my passport?")
+    assert not looks_english("护照怎么续签？")
+    assert han_ratio("!!!") == 0.0
