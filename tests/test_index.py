@@ -121,3 +121,11 @@ def test_a_source_whose_files_all_fail_is_not_pruned(index, corpus_copy, tmp_pat
     report = index.ingest([], str(corpus_copy), errors=[object()])  # everything failed to load
     assert report.removed == 0
     assert index.store.count()[0] == 8
+
+
+def test_changed_synonyms_retokenise_without_re_embedding(index, corpus_copy, monkeypatch):
+    ingest(index, corpus_copy)
+    index.store.set_meta("analyzer", "an-older-dictionary")
+    report = ingest(index, corpus_copy)
+    assert report.vectors_embedded == 0 and report.unchanged == 8
+    assert index.store.get_meta("analyzer") == index.analyzer.fingerprint

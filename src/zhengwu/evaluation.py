@@ -198,6 +198,35 @@ def summarise(rows: list[dict]) -> dict:
     return report
 
 
+def compare_legs(assistant: Assistant, questions: list[Question]) -> dict[str, dict[str, float | None]]:
+    """Retrieval alone, per leg: BM25 only, dense only, and the fused hybrid the assistant uses.
+
+    Shows on the same run whether fusion beats each leg; no answer composition, no refusals.
+    """
+    from .retriever import Retriever
+
+    index = assistant.index
+    legs = {
+        "bm25": Retriever(index, dense_weight=0.0, card_weight=0.0, title_weight=0.0, region_bonus=0.0),
+        "dense": Retriever(index, dense_weight=1.0, card_weight=1.0, title_weight=0.0, region_bonus=0.0),
+        "hybrid": assistant.retriever,
+    }
+    titles = {d.doc_id: d.title for d in index.documents().values()}
+    ranked = [q for q in questions if q.has_gold_docs]
+    out: dict[str, dict[str, float | None]] = {}
+    for name, retriever in legs.items():
+        firsts = []
+        for q in ranked:
+            ranks = gold_ranks(q, [h.doc.doc_id for h in retriever.retrieve(q.question, k=10)], titles)
+            firsts.append(ranks[0] + 1 if ranks else None)
+        out[name] = {
+            "hit@1": _mean(1.0 if f == 1 else 0.0 for f in firsts),
+            "hit@5": _mean(1.0 if f is not None and f <= 5 else 0.0 for f in firsts),
+            "mrr@10": _mean(1.0 / f if f else 0.0 for f in firsts),
+        }
+    return out
+
+
 def counts(report: dict) -> dict[str, int]:
     rows = report["rows"]
     statuses = Counter(r["status"] for r in rows)

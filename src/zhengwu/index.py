@@ -49,7 +49,9 @@ class Index:
         self.settings = settings
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         self.analyzer = analyzer or default_analyzer()
-        self.embedder = embedder or make_embedder(settings.embedder, settings.embedding_model, settings.embed_max_chars)
+        self.embedder = embedder or make_embedder(
+            settings.embedder, settings.embedding_model, settings.embed_max_chars, settings.embed_threads
+        )
         self.store = ChunkStore(settings.index_dir / "chunks.sqlite3")
         self.cache = EmbeddingCache(settings.cache_path)
         self.dense = DenseIndex(settings.chroma_dir, settings.chroma_url, settings.collection, self.embedder.name)
@@ -75,6 +77,8 @@ class Index:
         started = time.perf_counter()
         report = IngestReport(errors=list(errors))
         states = self.store.doc_states()
+        if states and self.store.get_meta("analyzer") != self.analyzer.fingerprint:
+            self.retokenize(progress)
         todo: list[Document] = []
         for doc in documents:
             old = states.get(doc.doc_id)
@@ -103,6 +107,7 @@ class Index:
             report.chunks_written += self._last_batch_chunks
             tick(len(batch))
 
+        self.store.set_meta("analyzer", self.analyzer.fingerprint)
         self._reconcile_dense(progress)
         if report.changed or self.store.get_meta("sparse_stale") == "1" or not self._sparse_dir().exists():
             self.rebuild_sparse()
@@ -146,6 +151,20 @@ class Index:
         self.dense.upsert(
             [c.chunk_id for c in chunks], vectors, [_chroma_meta(docs[c.doc_id], c) for c in chunks]
         )
+
+    def retokenize(self, progress: ProgressFactory = _no_progress) -> None:
+        """The dictionary, synonyms or stopwords changed: re-tokenise every stored chunk and rebuild BM25.
+
+        Vectors do not depend on tokens, so nothing is re-embedded."""
+        rows = self.store.search_texts()
+        tick = progress("重新分词 re-tokenising", len(rows))
+        updates = []
+        for chunk_id, text in rows:
+            updates.append((chunk_id, " ".join(self.analyzer.tokens(text))))
+            tick(1)
+        self.store.set_tokens(updates)
+        self.store.set_meta("analyzer", self.analyzer.fingerprint)
+        self.rebuild_sparse()
 
     def _sparse_dir(self) -> Path:
         return self.settings.index_dir / "bm25"

@@ -97,6 +97,12 @@ class ChunkStore:
         with self._lock:
             return self._db.execute("SELECT chunk_id, tokens FROM chunks ORDER BY chunk_id").fetchall()
 
+    def search_texts(self) -> list[tuple[str, str]]:
+        """(chunk_id, the text BM25 tokenises) for every chunk; see ``Chunk.search_text``."""
+        with self._lock:
+            rows = self._db.execute("SELECT chunk_id, context, section, text FROM chunks").fetchall()
+        return [(cid, f"{context}\n{section}\n{text}") for cid, context, section, text in rows]
+
     def embedded_chunks(self) -> list[tuple[str, str]]:
         """(chunk_id, doc_id) of chunks that should have a dense vector."""
         with self._lock:
@@ -158,6 +164,11 @@ class ChunkStore:
                         for c, t in zip(chunks, tokens)
                     ],
                 )
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('sparse_stale', '1')")
+
+    def set_tokens(self, rows: Sequence[tuple[str, str]]) -> None:
+        with self._lock, self._db:
+            self._db.executemany("UPDATE chunks SET tokens = ? WHERE chunk_id = ?", [(t, c) for c, t in rows])
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('sparse_stale', '1')")
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:

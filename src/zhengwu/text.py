@@ -6,6 +6,7 @@ official word in a document (社会保险) as the same token.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -73,6 +74,15 @@ class Analyzer:
                         self.canonical[normalize(term)] = normalize(terms[0])
         self.stopwords = frozenset(w for line in _resource_lines("stopwords.txt") for w in line.split())
         self._initialised = False
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the dictionary, synonyms or stopwords change: stored tokens are then out of date."""
+        blob = "\n".join(
+            [(_RESOURCES / n).read_text(encoding="utf-8") for n in ("gov_userdict.txt", "synonyms.txt", "stopwords.txt")]
+            + [f"{k}={v}" for k, v in sorted(self.canonical.items())]
+        )
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
     def _ensure_dictionary(self) -> None:
         # jieba loads its 20 MB dictionary lazily; do it once, under a lock, with our words added.
