@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 from .answer import Answer, Citation
 from .documents import NATIONAL
+from .query import answer_type
 from .retriever import DocHit
 from .store import ChunkStore, DocMeta, StoredChunk
+from .text import normalize
 
 FIELD_LABELS = {
     "phone": "咨询电话",
@@ -213,7 +215,7 @@ def compose(
         for h in group:
             lines += GuideWriter(h.doc, store.chunks_of(h.doc.doc_id), cites).write(fields)
     elif top.doc.doc_type == "law":
-        lines += _law_lines(hits, store, cites)
+        lines += _law_lines(question, hits, store, cites)
     else:
         lines += _passage_lines(top, store, cites)
     return Answer(question=question, text="\n".join(lines), status="answered", citations=cites.items)
@@ -227,13 +229,29 @@ def _relevant(chunk_scores: list[tuple[str, float]], limit: int, share: float = 
     return [cid for cid, score in chunk_scores[:limit] if score >= best * share]
 
 
-def _law_lines(hits: list[DocHit], store: ChunkStore, cites: _Citations) -> list[str]:
+def _prefer_answer_type(question: str, chunk_scores: list[tuple[str, float]], store: ChunkStore):
+    """Re-rank a law's best articles: one that holds the kind of value asked (a period, an age, a number)
+    moves ahead of one that only shares words with the question."""
+    wanted = answer_type(normalize(question))
+    if not wanted or not chunk_scores:
+        return chunk_scores
+    head = chunk_scores[:8]
+    texts = store.get_chunks([cid for cid, _ in head])
+    best = head[0][1] or 1.0
+    rescored = [
+        (cid, score + (0.35 * best if cid in texts and wanted[1].search(texts[cid].text) else 0.0))
+        for cid, score in head
+    ]
+    return sorted(rescored, key=lambda x: -x[1]) + chunk_scores[8:]
+
+
+def _law_lines(question: str, hits: list[DocHit], store: ChunkStore, cites: _Citations) -> list[str]:
     """Quote the best-matching articles of the top laws, each with its citation."""
     lines: list[str] = []
     laws = [h for h in hits[:3] if h.doc.doc_type == "law"][:2]
     budget = MAX_ARTICLES
     for rank, h in enumerate(laws):
-        chunk_ids = _relevant(h.chunks, 2 if rank == 0 else 1)
+        chunk_ids = _relevant(_prefer_answer_type(question, h.chunks, store), 2 if rank == 0 else 1)
         chunks = store.get_chunks(chunk_ids)
         picked = [chunks[cid] for cid in chunk_ids if cid in chunks and chunks[cid].kind == "article"]
         if not picked and rank == 0:

@@ -49,6 +49,26 @@ PERSONAL_LOOKUP = re.compile(
 )
 
 
+# What kind of value a question wants, and what such a value looks like in a law's text. An article that
+# holds a value of the wanted kind is more likely the answer than one that only shares words with the question.
+_NUM = r"[0-9一二三四五六七八九十百千两半]+"
+ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
+    ("duration", re.compile(r"多长时间|多久|几天|多少天|几日|多少日|几个月|多少年|几年|期限|时限|什么时候之前"),
+     re.compile(_NUM + r"(个)?(日|天|小时|个月|月|年|工作日)(内|以内|之内|前)?")),
+    ("age", re.compile(r"几岁|多大|年龄|周岁"), re.compile(_NUM + r"周岁")),
+    ("count", re.compile(r"多少个|几个|最多|最少|多少人|多少名|几名|几人"), re.compile(_NUM + r"(个|人|名)(以下|以上)?")),
+    ("ratio", re.compile(r"百分之几|比例|几成|多少比例|百分比"), re.compile(r"百分之|%|％")),
+    ("money", re.compile(r"多少钱|罚多少|罚款多少|多少元|赔多少|补偿多少|标准是多少"), re.compile(_NUM + r"(元|万元)")),
+]
+
+
+def answer_type(text: str) -> tuple[str, re.Pattern[str]] | None:
+    for name, asked, value in ANSWER_TYPES:
+        if asked.search(text):
+            return name, value
+    return None
+
+
 @dataclass(frozen=True)
 class Region:
     name: str
