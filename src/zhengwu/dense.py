@@ -74,6 +74,10 @@ class DenseIndex:
         for start in range(0, len(ids), 1000):
             self._collection.delete(ids=list(ids[start : start + 1000]))
 
+    def drop(self) -> None:
+        """Delete the whole collection (used for throwaway evaluation indexes)."""
+        self._client.delete_collection(self.name)
+
     def count(self) -> int:
         return self._collection.count()
 

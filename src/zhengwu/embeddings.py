@@ -79,10 +79,19 @@ class SentenceTransformerEmbedder:
                 f"cannot load sentence-transformers model {model!r} offline: {exc}. "
                 "Set ZHENGWU_EMBEDDING_MODEL to a local model directory."
             ) from exc
-        self.name = f"st/{Path(model).name if Path(model).exists() else model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        local = Path(model).expanduser()
+        if local.exists():
+            # Two local models can share a folder name ("model"): the resolved path tells them apart, so
+            # their cached vectors and Chroma collections never mix.
+            resolved = str(local.resolve())
+            self.name = f"st/{local.name}-{hashlib.sha1(resolved.encode('utf-8')).hexdigest()[:10]}"
+            lowered = local.resolve().name.lower()
+        else:
+            self.name = f"st/{model}"
+            lowered = model.rsplit("/", 1)[-1].lower()
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self._max_chars = max_chars
-        lowered = model.lower()
         # e5 models are trained with these prefixes; bge-zh with an instruction on the query side only.
         if "e5" in lowered:
             self._query_prefix, self._passage_prefix = "query: ", "passage: "

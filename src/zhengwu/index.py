@@ -52,12 +52,12 @@ class Index:
         self.embedder = embedder or make_embedder(
             settings.embedder, settings.embedding_model, settings.embed_max_chars, settings.embed_threads
         )
+        # The dense index first: an unreachable Chroma server must fail before any SQLite file is opened.
+        self.dense = DenseIndex(settings.chroma_dir, settings.chroma_url, settings.collection, self.embedder.name)
         self.store = ChunkStore(settings.index_dir / "chunks.sqlite3")
         self.cache = EmbeddingCache(settings.cache_path)
-        self.dense = DenseIndex(settings.chroma_dir, settings.chroma_url, settings.collection, self.embedder.name)
         self._sparse: SparseIndex | None = None
         self._docs: dict[str, DocMeta] | None = None
-        self._last_batch_chunks = 0
 
     # -- ingest --------------------------------------------------------------------------------------------
     def ingest(
@@ -103,8 +103,9 @@ class Index:
         tick = progress("索引 indexing", len(todo))
         for start in range(0, len(todo), BATCH_DOCS):
             batch = todo[start : start + BATCH_DOCS]
-            report.vectors_embedded += self._write_batch(batch, source)
-            report.chunks_written += self._last_batch_chunks
+            embedded, written = self._write_batch(batch, source)
+            report.vectors_embedded += embedded
+            report.chunks_written += written
             tick(len(batch))
 
         self.store.set_meta("analyzer", self.analyzer.fingerprint)
@@ -115,8 +116,8 @@ class Index:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _write_batch(self, batch: Sequence[Document], source: str) -> int:
-        """Index one batch of new or changed documents; returns how many vectors were newly embedded."""
+    def _write_batch(self, batch: Sequence[Document], source: str) -> tuple[int, int]:
+        """Index one batch of new or changed documents; returns (vectors newly embedded, chunks written)."""
         prepared: list[tuple[Document, list[Chunk], list[list[str]]]] = []
         for doc in batch:
             chunks = chunk_document(doc, dense_scope=self.settings.dense_scope)
@@ -130,8 +131,7 @@ class Index:
         self.store.replace_documents([(doc, source, chunks, tokens) for doc, chunks, tokens in prepared])
         new_ids = {c.chunk_id for _, chunks, _ in prepared for c in chunks}
         self.dense.delete(sorted(old_ids - new_ids))
-        self._last_batch_chunks = len(new_ids)
-        return embedded
+        return embedded, len(new_ids)
 
     def _reconcile_dense(self, progress: ProgressFactory) -> None:
         """Repair what an interrupted run or a model change left behind: missing or orphan vectors."""

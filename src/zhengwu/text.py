@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 import unicodedata
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -75,7 +75,7 @@ class Analyzer:
         self.stopwords = frozenset(w for line in _resource_lines("stopwords.txt") for w in line.split())
         self._initialised = False
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Changes when the dictionary, synonyms or stopwords change: stored tokens are then out of date."""
         blob = "\n".join(
