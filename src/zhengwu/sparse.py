@@ -11,6 +11,7 @@ import math
 import os
 from collections import Counter
 import shutil
+import sys
 from pathlib import Path
 
 import bm25s
@@ -32,7 +33,9 @@ class SparseIndex:
     def build(cls, rows: list[tuple[str, str]]) -> "SparseIndex":
         if not rows:
             return cls(None, [], {})
-        corpus = [tokens.split() for _, tokens in rows]
+        # Interned: the same few hundred thousand words repeat millions of times across the laws; sharing one
+        # string object per word keeps a full rebuild well under the memory of a copy per occurrence.
+        corpus = [[sys.intern(t) for t in tokens.split()] for _, tokens in rows]
         retriever = bm25s.BM25(k1=1.2, b=0.75)
         retriever.index(corpus, show_progress=False)
         df = Counter(t for tokens in corpus for t in set(tokens))
