@@ -39,3 +39,9 @@ def test_language_detection():
     assert looks_english("How do I renew my passport?")
     assert not looks_english("护照怎么续签？")
     assert han_ratio("!!!") == 0.0
+
+
+def test_chunk_tokens_equal_tokens_of_the_whole_search_text():
+    analyzer = default_analyzer()
+    context, body = "中华人民共和国劳动合同法 第一章 总则", "第一条\n第一条 为了完善劳动合同制度，明确双方的权利和义务"
+    assert analyzer.chunk_tokens(context, body) == analyzer.tokens(f"{context}\n{body}")

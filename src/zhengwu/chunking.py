@@ -51,7 +51,12 @@ class Chunk:
 
     @property
     def search_text(self) -> str:
-        return f"{self.context}\n{self.section}\n{self.text}"
+        """What BM25 reads: context, section and text (see ``Analyzer.chunk_tokens``)."""
+        return f"{self.context}\n{self.body_text}"
+
+    @property
+    def body_text(self) -> str:
+        return f"{self.section}\n{self.text}"
 
 
 def chunk_document(doc: Document, *, dense_scope: str = "auto") -> list[Chunk]:

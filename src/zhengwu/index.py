@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from .chunking import Chunk, chunk_document, embed_text
 from .config import Settings
@@ -22,6 +25,7 @@ from .text import Analyzer, default_analyzer
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 BATCH_DOCS = 100
+_Prepared = tuple[Document, list[Chunk], list[list[str]]]
 
 
 def _no_progress(_label: str, _total: int) -> Callable[[int], None]:
@@ -98,15 +102,22 @@ class Index:
             self.store.delete_documents(removed)
             report.removed = len(removed)
 
-        # Documents are processed in batches: chunk, tokenise, embed (through the cache), then write. Memory
-        # stays bounded, and an interruption loses at most the batch in flight.
+        # Documents are processed in batches: chunk and tokenise, embed (through the cache), then write.
+        # Memory stays bounded and an interruption loses at most the batches in flight. Embedding runs in C
+        # without the GIL, so batch N is embedded in a worker thread while batch N+1 is tokenised here.
         tick = progress("索引 indexing", len(todo))
-        for start in range(0, len(todo), BATCH_DOCS):
-            batch = todo[start : start + BATCH_DOCS]
-            embedded, written = self._write_batch(batch, source)
-            report.vectors_embedded += embedded
-            report.chunks_written += written
-            tick(len(batch))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as pool:
+            pending: tuple[list[_Prepared], Future] | None = None
+            for start in range(0, len(todo) + BATCH_DOCS, BATCH_DOCS):
+                batch = todo[start : start + BATCH_DOCS]
+                prepared = [self._prepare(doc) for doc in batch]
+                future = pool.submit(self._embed, prepared) if prepared else None
+                if pending is not None:
+                    done, vectors = pending[0], pending[1].result()
+                    report.vectors_embedded += vectors[1]
+                    report.chunks_written += self._write(done, vectors[0], source)
+                    tick(len(done))
+                pending = (prepared, future) if future is not None else None
 
         self.store.set_meta("analyzer", self.analyzer.fingerprint)
         self._reconcile_dense(progress)
@@ -116,22 +127,24 @@ class Index:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _write_batch(self, batch: Sequence[Document], source: str) -> tuple[int, int]:
-        """Index one batch of new or changed documents; returns (vectors newly embedded, chunks written)."""
-        prepared: list[tuple[Document, list[Chunk], list[list[str]]]] = []
-        for doc in batch:
-            chunks = chunk_document(doc, dense_scope=self.settings.dense_scope)
-            prepared.append((doc, chunks, [self.analyzer.tokens(c.search_text) for c in chunks]))
+    def _prepare(self, doc: Document) -> "_Prepared":
+        chunks = chunk_document(doc, dense_scope=self.settings.dense_scope)
+        return doc, chunks, [self.analyzer.chunk_tokens(c.context, c.body_text) for c in chunks]
+
+    def _embed(self, prepared: list["_Prepared"]) -> tuple[np.ndarray, int]:
+        texts = [embed_text(c, self.settings.embed_max_chars) for _, chunks, _ in prepared for c in chunks if c.embed]
+        return embed_with_cache(self.embedder, self.cache, texts)
+
+    def _write(self, prepared: list["_Prepared"], vectors: np.ndarray, source: str) -> int:
+        """Store one batch of new or changed documents; returns the number of chunks written."""
         dense = [(doc, c) for doc, chunks, _ in prepared for c in chunks if c.embed]
-        texts = [embed_text(c, self.settings.embed_max_chars) for _, c in dense]
-        vectors, embedded = embed_with_cache(self.embedder, self.cache, texts)
-        old_ids = set(self.store.chunk_ids(doc.doc_id for doc in batch))
+        old_ids = set(self.store.chunk_ids(doc.doc_id for doc, _, _ in prepared))
         # Vectors first, then the store: the store is what queries trust, and it changes atomically.
         self.dense.upsert([c.chunk_id for _, c in dense], vectors, [_chroma_meta(doc, c) for doc, c in dense])
         self.store.replace_documents([(doc, source, chunks, tokens) for doc, chunks, tokens in prepared])
         new_ids = {c.chunk_id for _, chunks, _ in prepared for c in chunks}
         self.dense.delete(sorted(old_ids - new_ids))
-        return embedded, len(new_ids)
+        return len(new_ids)
 
     def _reconcile_dense(self, progress: ProgressFactory) -> None:
         """Repair what an interrupted run or a model change left behind: missing or orphan vectors."""
@@ -159,8 +172,8 @@ class Index:
         rows = self.store.search_texts()
         tick = progress("重新分词 re-tokenising", len(rows))
         updates = []
-        for chunk_id, text in rows:
-            updates.append((chunk_id, " ".join(self.analyzer.tokens(text))))
+        for chunk_id, context, body in rows:
+            updates.append((chunk_id, " ".join(self.analyzer.chunk_tokens(context, body))))
             tick(1)
         self.store.set_tokens(updates)
         self.store.set_meta("analyzer", self.analyzer.fingerprint)

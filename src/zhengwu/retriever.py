@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -39,23 +40,33 @@ class DocHit:
     chunks: list[tuple[str, float]] = field(default_factory=list)  # (chunk_id, bm25) best first
 
 
-def _bigrams(text: str) -> set[str]:
+def _bigrams(text: str) -> frozenset[str]:
     text = "".join(ch for ch in text if ch.isalnum())
-    return {text[i : i + 2] for i in range(len(text) - 1)}
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
-def title_match(question: str, *titles: str) -> float:
+@lru_cache(maxsize=65536)
+def _title_features(title: str) -> tuple[str, frozenset[str]]:
+    """Normalised title and its bigrams, computed once per title rather than once per question."""
+    normalized = normalize(title)
+    return normalized, _bigrams(normalized)
+
+
+def title_match(question: str, *titles: str, _normalized: str | None = None) -> float:
     """1.0 when the question contains a whole title; else the share of title bigrams it contains, when that
     share is at least half (a word or two in common with a long title is no evidence of naming it)."""
-    q = normalize(question)
+    q = _normalized if _normalized is not None else normalize(question)
+    q_grams: frozenset[str] | None = None
     best = 0.0
     for title in titles:
-        t = normalize(title)
+        if not title:
+            continue
+        t, grams = _title_features(title)
         if len(t) >= 2 and t in q:
             return 1.0
-        grams = _bigrams(t)
         if grams:
-            share = len(grams & _bigrams(q)) / len(grams)
+            q_grams = q_grams if q_grams is not None else _bigrams(q)
+            share = len(grams & q_grams) / len(grams)
             if share >= 0.5:
                 best = max(best, share * 0.8)
     return best
@@ -165,12 +176,14 @@ class Retriever:
 
     def _fuse(self, question: str, hits: list[DocHit], filters: Filters) -> None:
         top_sparse = max(h.sparse for h in hits) or 1.0
+        normalized = normalize(question)
         dense_n = _min_max([h.dense for h in hits])
         card_n = _min_max([h.card for h in hits])
         for h, d, c in zip(hits, dense_n, card_n):
             sparse_n = h.sparse / top_sparse
             weight = self.dense_weight if h.dense > 0 else self.card_weight
-            h.title = title_match(question, h.doc.title, h.doc.extra.get("item_name", "")) if h.doc.doc_type != "faq" else 0.0
+            if h.doc.doc_type != "faq":
+                h.title = title_match(question, h.doc.title, h.doc.extra.get("item_name", ""), _normalized=normalized)
             h.score = weight * max(d, c if not h.dense else 0.0) + (1 - weight) * sparse_n + self.title_weight * h.title
             if filters.prefer_region and h.doc.region == filters.prefer_region:
                 h.score += self.region_bonus

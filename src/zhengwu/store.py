@@ -97,11 +97,11 @@ class ChunkStore:
         with self._lock:
             return self._db.execute("SELECT chunk_id, tokens FROM chunks ORDER BY chunk_id").fetchall()
 
-    def search_texts(self) -> list[tuple[str, str]]:
-        """(chunk_id, the text BM25 tokenises) for every chunk; see ``Chunk.search_text``."""
+    def search_texts(self) -> list[tuple[str, str, str]]:
+        """(chunk_id, context, body) for every chunk: what BM25 tokenises (see ``Chunk.search_text``)."""
         with self._lock:
             rows = self._db.execute("SELECT chunk_id, context, section, text FROM chunks").fetchall()
-        return [(cid, f"{context}\n{section}\n{text}") for cid, context, section, text in rows]
+        return [(cid, context, f"{section}\n{text}") for cid, context, section, text in rows]
 
     def embedded_chunks(self) -> list[tuple[str, str]]:
         """(chunk_id, doc_id) of chunks that should have a dense vector."""

@@ -117,6 +117,16 @@ class Analyzer:
             out.append(self.canonical.get(word, word))
         return out
 
+    def chunk_tokens(self, context: str, body: str) -> list[str]:
+        """Tokens of a chunk's ``context`` (title, heading path) and body. The context repeats across every
+        article of a law, so its tokens are computed once; the result equals ``tokens(context + "\n" + body)``
+        because jieba never joins words across a line break."""
+        return list(self._context_tokens(context)) + self.tokens(body)
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - one analyzer lives as long as the process
+    def _context_tokens(self, context: str) -> tuple[str, ...]:
+        return tuple(self.tokens(context))
+
     def content_terms(self, text: str) -> set[str]:
         """The distinct meaningful words of a question (precise mode, so no fragments such as 京市 of 北京市):
         what evidence must mention to count as relevant."""
