@@ -357,14 +357,14 @@ def test_eval_missing_field_names_the_line(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_info_lists_settings_before_and_after_indexing(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ZHENGWU_TOP_K", "7")
+    monkeypatch.setenv("ZHENGWU_HOTLINE", "96123")
     result = cli("info")
     for name in Settings.model_fields:
         assert f"ZHENGWU_{name.upper()}" in result.output, f"ZHENGWU_{name.upper()} missing from info"
     line = next(line for line in result.output.splitlines() if line.startswith("ZHENGWU_DATA_DIR"))
     assert str(cli.data_dir) in line
-    line = next(line for line in result.output.splitlines() if line.startswith("ZHENGWU_TOP_K"))
-    assert line.split()[-1] == "7", "info must show the settings in effect"
+    line = next(line for line in result.output.splitlines() if line.startswith("ZHENGWU_HOTLINE"))
+    assert line.split()[-1] == "96123", "info must show the settings in effect"
     assert "not built yet" in result.output
 
     cli("ingest", "--quiet")

@@ -45,7 +45,6 @@ class Settings(BaseSettings):
     collection: str = "zhengwu"
 
     # Retrieval.
-    top_k: int = Field(default=5, ge=1, le=50)
     dense_weight: float = Field(default=0.65, ge=0.0, le=1.0, description="Weight of the dense leg in fusion.")
     reranker_model: str | None = Field(default=None, description="Optional sentence-transformers cross-encoder.")
 
