@@ -44,3 +44,13 @@ def test_out_of_scope_and_personal_lookups():
     assert analyse("查一下张三的身份证号").personal_lookup
     assert not analyse("养犬登记需要什么材料").out_of_scope
     assert not analyse("如何获取暴雨预警信息").out_of_scope
+
+
+def test_a_place_must_start_a_word():
+    assert find_regions("哪些医院不需要选为医保定点医院也可以报销") == []  # 医保/定点, not 保定
+    assert find_regions("美国签证需要什么材料") == ["美国"]
+
+
+def test_how_to_look_up_ones_own_data_is_a_service_question():
+    assert not analyse("如何查询医保个人账户余额？").personal_lookup
+    assert analyse("帮我查一下我的公积金余额").personal_lookup

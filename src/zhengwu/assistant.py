@@ -194,15 +194,19 @@ class Assistant:
         return None
 
     def _resolve_followup(self, analysis: Analysis, state: Session) -> tuple[str, bool]:
-        """'那需要什么材料？' after a question about an item asks about that item."""
+        """'那需要什么材料？' after a question about an item asks about that item.
+
+        Returns the text to retrieve with: the question as asked (the model and the tokenizer normalise it
+        themselves), prefixed with the item's title for a follow-up."""
+        question = analysis.raw
         if not state.subject_title:
-            return analysis.text, False
-        named = self.retriever.retrieve(analysis.text, Filters(), k=1)
+            return question, False
+        named = self.retriever.retrieve(question, Filters(), k=1)
         if named and named[0].title >= 0.9:
-            return analysis.text, False  # the question names an item of its own
+            return question, False  # the question names an item of its own
         if analysis.followup or (analysis.fields and len(analysis.text) <= 14):
-            return f"{state.subject_title} {analysis.text}", True
-        return analysis.text, False
+            return f"{state.subject_title} {question}", True
+        return question, False
 
     def _filters(self, analysis: Analysis, user: UserContext, covered: set[str]) -> tuple[Filters, str | None]:
         named = [r for r in analysis.regions if r in covered]
@@ -217,6 +221,10 @@ class Assistant:
 
     def _uncovered_regions(self, analysis: Analysis, hits: list[DocHit], covered: set[str]) -> list[str]:
         titles = " ".join(normalize(h.doc.title) for h in hits[:3])
+        evidence = ""
+        if hits:
+            chunks = self.index.store.get_chunks([cid for cid, _ in hits[0].chunks[:3]])
+            evidence = normalize(" ".join(c.text for c in chunks.values()))
         out = []
         for region in analysis.regions:
             if region in covered:
@@ -228,6 +236,8 @@ class Assistant:
             short = region.rstrip("市省")
             if short in titles:
                 continue  # the place is part of an item's name (往来台湾通行证, 援藏工作队赴西藏…)
+            if short in evidence:
+                continue  # the best evidence itself speaks of the place (a KB without region metadata)
             if hits and hits[0].title >= 0.9 and hits[0].doc.region in chain:
                 continue  # a provincial item named outright also serves the cities of the province
             out.append(region)

@@ -43,11 +43,14 @@ OUT_OF_SCOPE = re.compile(
     r"|高考作文题|考试答案|游戏攻略",
     re.IGNORECASE,
 )
+# Asking the assistant to look up someone's personal data (or one's own account) is declined; asking how
+# to look it up oneself ("如何查询医保个人账户余额？") is an ordinary service question.
 PERSONAL_LOOKUP = re.compile(
-    r"(查|查询|告诉我|给我).{0,8}(身份证号|身份证号码|手机号|电话号码|住址|余额|账户|社保余额|公积金余额|个人信息)"
-    r"|某某.{0,6}(身份证|手机号|住址)|我的.{0,6}(余额|账户|缴费记录|个人信息)"
+    r"(帮我|给我|替我|帮忙)(查|查询|看看|找).{0,10}(身份证|手机号|电话号码|住址|余额|账户|缴费记录|个人信息|信息)"
+    r"|告诉我.{0,10}(身份证号|手机号|住址|家庭住址)"
+    r"|(某某|别人|他人|张三|李四).{0,6}(身份证|手机号|住址|电话号码)"
 )
-
+HOW_TO = re.compile(r"如何|怎么|怎样|在哪|哪里|方式|途径|渠道|流程")
 
 # What kind of value a question wants, and what such a value looks like in a law's text. An article that
 # holds a value of the wanted kind is more likely the answer than one that only shares words with the question.
@@ -143,13 +146,28 @@ def region_chain(name: str) -> list[str]:
 
 
 def find_regions(text: str) -> list[str]:
+    """Places named in the text. A match must start where a word starts, so 保定 inside 医保定点 (医保/定点)
+    is not the city of 保定, while 美国 in 美国签证 (one jieba word) still is the country."""
     table, pattern = gazetteer()
+    boundaries = _word_boundaries(text)
     out: list[str] = []
     for match in pattern.finditer(text):
+        if match.start() not in boundaries:
+            continue
         name = table[match.group(0)].name
         if name not in out:
             out.append(name)
     return out
+
+
+def _word_boundaries(text: str) -> set[int]:
+    from .text import default_analyzer
+
+    positions, offset = {0}, 0
+    for word in default_analyzer().plain_words(text):
+        offset += len(word)
+        positions.add(offset)
+    return positions
 
 
 def detect_fields(text: str) -> list[str]:
@@ -165,5 +183,5 @@ def analyse(question: str) -> Analysis:
         regions=find_regions(text),
         followup=bool(FOLLOWUP.search(text.strip())) or len(text.strip()) <= 6,
         out_of_scope=bool(OUT_OF_SCOPE.search(text)),
-        personal_lookup=bool(PERSONAL_LOOKUP.search(text)),
+        personal_lookup=bool(PERSONAL_LOOKUP.search(text)) and not HOW_TO.search(text),
     )

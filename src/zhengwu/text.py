@@ -106,6 +106,11 @@ class Analyzer:
         self._ensure_dictionary()
         return [w for w in self._tokenizer.cut(normalize(text)) if w.strip() and not _PUNCT_OR_SPACE.match(w)]
 
+    def plain_words(self, text: str) -> list[str]:
+        """jieba's precise-mode segmentation of ``text`` as given, every character kept (for word boundaries)."""
+        self._ensure_dictionary()
+        return list(self._tokenizer.cut(text))
+
     def tokens(self, text: str) -> list[str]:
         """Retrieval tokens: search-mode jieba words, synonyms folded, stopwords removed."""
         self._ensure_dictionary()
