@@ -7,9 +7,7 @@ may answer, retrieve, check that the evidence really covers the question, then c
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
-from threading import Lock
 
 from .answer import Answer
 from .compose import compose
@@ -18,19 +16,10 @@ from .documents import NATIONAL
 from .index import Index
 from .query import Analysis, analyse, canonical_region, detect_fields, region_chain
 from .retriever import DocHit, Filters, Retriever
+from .sessions import MemorySessionStore, Session, SessionStore
 from .text import han_ratio, looks_english, normalize
 
-MAX_TURNS_KEPT = 20
 MIN_COVERAGE = 0.15
-
-
-@dataclass
-class Session:
-    session_id: str
-    subject: str | None = None  # doc_id of the item the conversation is about
-    subject_title: str | None = None
-    region: str | None = None  # the asker's region, remembered from the first turn that gave it
-    turns: list[tuple[str, str]] = field(default_factory=list)  # (question, status)
 
 
 @dataclass
@@ -41,33 +30,16 @@ class UserContext:
     profile: dict = field(default_factory=dict)
 
 
-class SessionStore:
-    """In-memory sessions (a later issue persists them)."""
-
-    def __init__(self, limit: int = 10000) -> None:
-        self._sessions: dict[str, Session] = {}
-        self._limit = limit
-        self._lock = Lock()
-
-    def get(self, session_id: str | None) -> Session:
-        with self._lock:
-            if session_id and session_id in self._sessions:
-                return self._sessions[session_id]
-            session = Session(session_id or uuid.uuid4().hex)
-            if len(self._sessions) >= self._limit:
-                self._sessions.pop(next(iter(self._sessions)))
-            self._sessions[session.session_id] = session
-            return session
-
-
 class Assistant:
-    def __init__(self, settings: Settings | None = None, *, index: Index | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, index: Index | None = None, sessions: SessionStore | None = None
+    ) -> None:
         self.settings = settings or get_settings()
         self.index = index or Index(self.settings)
         self.retriever = Retriever(
             self.index, dense_weight=self.settings.dense_weight, reranker=_make_reranker(self.settings)
         )
-        self.sessions = SessionStore()
+        self.sessions: SessionStore = sessions or MemorySessionStore()
 
     # -- public API ----------------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -87,7 +59,8 @@ class Assistant:
         answer = self._answer(question if isinstance(question, str) else "", state, user)
         answer.session_id = state.session_id
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        state.turns = (state.turns + [(answer.question, answer.status)])[-MAX_TURNS_KEPT:]
+        state.record(answer.status)
+        self.sessions.save(state)
         return answer
 
     # -- steps ---------------------------------------------------------------------------------------------

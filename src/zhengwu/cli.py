@@ -217,6 +217,27 @@ def eval_command(
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for all).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes; they share the index and the session store in ZHENGWU_DATA_DIR.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the HTTP service: chat API under /api/v1, OpenAPI at /docs, demo page and widget at /.
+
+    \b
+    Builds the index from the bundled corpus on first start (progress shown); later starts reuse it.
+    Staff endpoints need ZHENGWU_ADMIN_TOKEN; sites that embed the widget go in ZHENGWU_CORS_ORIGINS.
+    """
+    import uvicorn
+
+    settings = get_settings()
+    _ensure_index(settings).close()
+    click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
+    uvicorn.run("zhengwu.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=False)
+
+
+@main.command()
 def info() -> None:
     """Show the settings in effect (from ZHENGWU_* environment variables) and the index size."""
     settings = get_settings()

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository layout (src/zhengwu/config.py -> repo root) ships the default corpus and prompts.
@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     hotline: str = "12345"
     max_question_chars: int = Field(default=500, ge=10)
 
+    # HTTP service (`zhengwu serve`).
+    session_ttl_seconds: float = Field(default=1800, gt=0, description="A silent session expires after this.")
+    rate_limit_per_minute: int = Field(default=30, ge=0, description="Chat requests per client and minute; 0: off.")
+    admin_token: SecretStr | None = Field(default=None, description="Bearer token for /api/v1/admin/*.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Sites allowed to embed the widget, e.g. ["https://www.gz.gov.cn"].'
+    )
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
@@ -59,6 +67,10 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.data_dir / "sessions.sqlite3"
 
     @property
     def cache_path(self) -> Path:

@@ -1,0 +1,251 @@
+"""The HTTP service: a thin FastAPI adapter over one ``Assistant``.
+
+    POST /api/v1/chat            JSON answer (text, status, citations, session id, latency)
+    POST /api/v1/chat/stream     the same answer as Server-Sent Events: ``delta`` pieces, then ``done``
+    GET  /healthz, /readyz       liveness, and "the index is loaded"
+    GET  /api/v1/admin/stats     } staff only: Authorization: Bearer $ZHENGWU_ADMIN_TOKEN
+    POST /api/v1/admin/reindex   }
+    GET  /                       a demo page with the embeddable widget (/static/widget.js)
+
+Citizens are anonymous; a session id (cookie ``zhengwu_session`` or header ``X-Session-Id``) keeps the
+conversation. No handler returns a 500 for anything a citizen sends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import SecretStr
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..answer import Answer
+from ..assistant import Assistant, UserContext
+from ..config import Settings, get_settings
+from ..sessions import SqliteSessionStore, valid_session_id
+from .models import AnswerOut, ChatIn, ErrorOut, StatsOut
+from .ratelimit import RateLimiter
+
+STATIC = Path(__file__).parent / "static"
+SESSION_COOKIE = "zhengwu_session"
+MAX_BODY_BYTES = 64 * 1024
+_PIECE = re.compile(r"[^。！？；\n]*[。！？；\n]|[^。！？；\n]+$")
+
+log = logging.getLogger("zhengwu.web")
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    state: dict = {"assistant": assistant, "started": time.time(), "requests": 0}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if state["assistant"] is None:
+            sessions = SqliteSessionStore(settings.sessions_path, ttl=settings.session_ttl_seconds)
+            state["assistant"] = await run_in_threadpool(Assistant, settings, sessions=sessions)
+        await run_in_threadpool(state["assistant"].warm_up)
+        yield
+
+    app = FastAPI(
+        title="zhengwu-assistant 政务助手",
+        version="1",
+        description="Grounded answers about government services, with citations. Citizen chat is anonymous.",
+        lifespan=lifespan,
+        responses={422: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Session-Id"],
+            allow_credentials=True,
+        )
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    reindex_lock = threading.Lock()
+
+    def the_assistant() -> Assistant:
+        if state["assistant"] is None:
+            raise HTTPException(503, detail="the assistant is still starting")
+        return state["assistant"]
+
+    # -- errors: readable, in Chinese for citizens, never a 500 for their input ------------------------------
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors())
+        return JSONResponse(
+            status_code=422,
+            content={
+                "message": "请求格式不正确，请检查后重试。",
+                "detail": f"invalid request: {fields}",
+                "errors": json.loads(json.dumps(exc.errors(), default=str)),
+            },
+        )
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse(status_code=413, content={"message": "请求内容过大。", "detail": "body too large"})
+        state["requests"] += 1
+        return await call_next(request)
+
+    def rate_limited(request: Request) -> None:
+        client = request.client.host if request.client else "unknown"
+        wait = limiter.check(client)
+        if wait:
+            raise HTTPException(
+                status_code=429,
+                detail={"message": "请求过于频繁，请稍后再试。", "detail": "rate limit exceeded"},
+                headers={"Retry-After": str(wait)},
+            )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.detail, dict):
+            body = exc.detail
+        elif exc.status_code == 400:  # a body that is not even JSON text
+            body = {"message": "请求格式不正确，请检查后重试。", "detail": str(exc.detail)}
+        else:
+            body = {"message": str(exc.detail), "detail": str(exc.detail)}
+        return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)
+
+    # -- chat ---------------------------------------------------------------------------------------------
+    def ask(body: ChatIn, request: Request, header_session: str | None) -> Answer:
+        session = body.session_id or header_session or request.cookies.get(SESSION_COOKIE)
+        if not valid_session_id(session):
+            session = None
+        user = UserContext(region=body.region) if body.region else None
+        try:
+            return the_assistant().ask(body.question, session=session, user=user)
+        except HTTPException:
+            raise
+        except Exception:  # noqa: BLE001 - a bug must not become a 500 for the citizen
+            log.exception("answering failed")
+            return Answer(
+                question="",
+                text=f"抱歉，系统暂时无法回答，请稍后再试，或拨打 {settings.hotline} 政务服务便民热线。",
+                status="refused",
+                reason="internal_error",
+            )
+
+    def with_cookie(response: Response, session_id: str | None) -> None:
+        if session_id:
+            response.set_cookie(
+                SESSION_COOKIE, session_id, max_age=int(settings.session_ttl_seconds), httponly=True, samesite="lax"
+            )
+
+    @app.post("/api/v1/chat", response_model=AnswerOut, dependencies=[Depends(rate_limited)], tags=["chat"])
+    async def chat(
+        body: ChatIn, request: Request, response: Response, x_session_id: str | None = Header(default=None)
+    ) -> AnswerOut:
+        """Ask one question; the answer cites its sources. Send back `session_id` for follow-ups."""
+        answer = await run_in_threadpool(ask, body, request, x_session_id)
+        with_cookie(response, answer.session_id)
+        return AnswerOut.from_answer(answer)
+
+    @app.post(
+        "/api/v1/chat/stream",
+        dependencies=[Depends(rate_limited)],
+        tags=["chat"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def chat_stream(
+        body: ChatIn, request: Request, x_session_id: str | None = Header(default=None)
+    ) -> StreamingResponse:
+        """The same answer as Server-Sent Events: `delta` events with pieces of text as they are ready, then
+        one `done` event carrying the whole answer (citations, status, session id)."""
+        answer = await run_in_threadpool(ask, body, request, x_session_id)
+        response = StreamingResponse(_events(answer), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        with_cookie(response, answer.session_id)
+        return response
+
+    # -- health -------------------------------------------------------------------------------------------
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        assistant = state["assistant"]
+        if assistant is None or assistant.index.is_empty():
+            return JSONResponse(status_code=503, content={"status": "not ready", "detail": "index not loaded"})
+        return JSONResponse(content={"status": "ready"})
+
+    # -- staff --------------------------------------------------------------------------------------------
+    def staff(authorization: str | None = Header(default=None)) -> None:
+        if settings.admin_token is None:
+            raise HTTPException(403, detail="admin API disabled: set ZHENGWU_ADMIN_TOKEN")
+        token = settings.admin_token
+        expected = f"Bearer {token.get_secret_value() if isinstance(token, SecretStr) else token}"
+        if not authorization or not secrets.compare_digest(authorization.encode(), expected.encode()):
+            raise HTTPException(401, detail="missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    @app.get("/api/v1/admin/stats", response_model=StatsOut, dependencies=[Depends(staff)], tags=["admin"])
+    async def stats() -> StatsOut:
+        assistant = the_assistant()
+        docs, chunks = assistant.index.store.count()
+        sessions = getattr(assistant.sessions, "count", lambda: None)()
+        return StatsOut(documents=docs, chunks=chunks, active_sessions=sessions,
+                        uptime_s=round(time.time() - state["started"], 1), requests=state["requests"])
+
+    @app.post("/api/v1/admin/reindex", dependencies=[Depends(staff)], tags=["admin"])
+    async def reindex() -> dict:
+        """Re-ingest the configured corpus folder (incremental: only changed documents are re-indexed)."""
+        if not reindex_lock.acquire(blocking=False):
+            raise HTTPException(409, detail="a reindex is already running")
+        try:
+            report = await run_in_threadpool(_reindex, the_assistant(), settings)
+        finally:
+            reindex_lock.release()
+        return report
+
+    # -- widget and demo ----------------------------------------------------------------------------------
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def demo() -> FileResponse:
+        return FileResponse(STATIC / "demo.html", media_type="text/html; charset=utf-8")
+
+    return app
+
+
+def _reindex(assistant: Assistant, settings: Settings) -> dict:
+    from ..loaders import load_paths
+
+    loaded = load_paths([settings.corpus_dir], root=settings.corpus_dir)
+    report = assistant.index.ingest(loaded.documents, str(settings.corpus_dir.resolve()), errors=loaded.errors)
+    assistant.retriever._masks.clear()
+    return {
+        "added": report.added, "updated": report.updated, "unchanged": report.unchanged, "removed": report.removed,
+        "vectors_embedded": report.vectors_embedded, "seconds": round(report.seconds, 1),
+        "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
+    }
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _events(answer: Answer) -> Iterator[str]:
+    """The composer answers at once; the text still goes out sentence by sentence so a channel can show it
+    as it comes (an LLM generator later streams real tokens through the same events)."""
+    for piece in _PIECE.findall(answer.text):
+        if piece:
+            yield _sse("delta", {"text": piece})
+    yield _sse("done", AnswerOut.from_answer(answer).model_dump())

@@ -1,0 +1,60 @@
+"""Request and response schemas of the HTTP API (they are what /openapi.json publishes)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..answer import Answer
+
+# Generous: the assistant itself asks a citizen to shorten anything over ZHENGWU_MAX_QUESTION_CHARS, in
+# Chinese; this bound only stops payloads that are not questions at all.
+MAX_QUESTION_FIELD = 5000
+
+
+class ChatIn(BaseModel):
+    question: str = Field(max_length=MAX_QUESTION_FIELD, description="The citizen's question, in Chinese.")
+    session_id: str | None = Field(default=None, max_length=64, description="From an earlier answer.")
+    region: str | None = Field(default=None, max_length=40, description="The asker's region, e.g. 广州市.")
+
+
+class CitationOut(BaseModel):
+    n: int
+    title: str
+    section: str
+    source_url: str
+    snippet: str
+    region: str = ""
+    doc_type: str = ""
+
+
+class AnswerOut(BaseModel):
+    text: str
+    status: str = Field(description="answered | refused | clarify")
+    reason: str = ""
+    citations: list[CitationOut] = []
+    session_id: str | None = None
+    latency_ms: float = 0.0
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> "AnswerOut":
+        return cls(
+            text=answer.text,
+            status=answer.status,
+            reason=answer.reason,
+            citations=[CitationOut(**c.__dict__) for c in answer.citations],
+            session_id=answer.session_id,
+            latency_ms=answer.latency_ms,
+        )
+
+
+class ErrorOut(BaseModel):
+    message: str = Field(description="For the citizen, in Chinese.")
+    detail: str = Field(description="For the operator, in English.")
+
+
+class StatsOut(BaseModel):
+    documents: int
+    chunks: int
+    active_sessions: int | None
+    uptime_s: float
+    requests: int

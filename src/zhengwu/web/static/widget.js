@@ -1,0 +1,620 @@
+/*!
+ * 政务助手 embeddable chat widget (zhengwu-assistant). Plain ES2018, no dependencies, no build step.
+ *
+ * Embed it on any page with one tag:
+ *
+ *   <script src="https://host/static/widget.js"
+ *           data-api="https://host"       (API origin; default: the origin this script was loaded from)
+ *           data-title="政务助手"          (panel title)
+ *           data-region="广州市"           (optional: sent with every question as `region`)
+ *           data-open="true"              (optional: open the panel on page load)
+ *           defer></script>
+ *
+ * The widget adds a floating button at the bottom right that opens a chat panel. It talks to
+ * POST {api}/api/v1/chat/stream (Server-Sent Events read with fetch) and falls back to POST {api}/api/v1/chat
+ * when the stream endpoint is missing. The conversation's session_id is kept in sessionStorage, so follow-up
+ * questions ("电话呢？") stay in the same session while the tab is open.
+ *
+ * Everything lives in a Shadow DOM (classes prefixed `zw-` as well), so the host page's CSS does not leak in.
+ * Answer text is never inserted as HTML: nodes are built with textContent, and only http(s) URLs become links.
+ * A small API is exposed as window.ZhengwuWidget: open(), close(), toggle(), ask(question), reset().
+ */
+(function () {
+  'use strict';
+
+  if (window.ZhengwuWidget) return; // included twice
+
+  var script = document.currentScript || (function () {
+    var all = document.querySelectorAll('script[src*="widget.js"]');
+    return all.length ? all[all.length - 1] : null;
+  })();
+
+  var HOTLINE_HINT = '如需人工服务，请拨打 12345 政务服务便民热线';
+  var PLACEHOLDER = '请输入您的问题，例如：办居住证要带什么材料？';
+  var MAX_STORED_MESSAGES = 40;
+
+  function attr(name) {
+    return script ? script.getAttribute('data-' + name) : null;
+  }
+
+  function scriptOrigin() {
+    try {
+      if (script && script.src) return new URL(script.src, location.href).origin;
+    } catch (e) { /* fall through */ }
+    return location.origin;
+  }
+
+  var config = {
+    api: (attr('api') || scriptOrigin()).replace(/\/+$/, ''),
+    title: (attr('title') || '政务助手').trim() || '政务助手',
+    region: (attr('region') || '').trim() || null,
+    open: (attr('open') || '').toLowerCase() === 'true'
+  };
+  var STORAGE_KEY = 'zw-chat:' + config.api;
+
+  // ---------------------------------------------------------------------------------------------- storage
+  function loadState() {
+    try {
+      var raw = window.sessionStorage.getItem(STORAGE_KEY);
+      var state = raw ? JSON.parse(raw) : null;
+      if (state && typeof state === 'object' && Array.isArray(state.messages)) return state;
+    } catch (e) { /* storage blocked or corrupt */ }
+    return { sessionId: null, messages: [] };
+  }
+
+  function saveState() {
+    try {
+      state.messages = state.messages.slice(-MAX_STORED_MESSAGES);
+      window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
+    } catch (e) { /* storage blocked or full: the widget still works for this page */ }
+  }
+
+  var state = loadState();
+
+  // ------------------------------------------------------------------------------------------------ styles
+  var CSS = [
+    ':host{all:initial;}',
+    '.zw-root{--zw-primary:#1458b8;--zw-primary-dark:#0e4390;--zw-bg:#f4f6fa;--zw-border:#d8dee9;',
+    '  --zw-text:#1f2937;--zw-muted:#5b6577;',
+    '  font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC",',
+    '  "Source Han Sans SC","WenQuanYi Micro Hei",sans-serif;font-size:15px;line-height:1.6;color:var(--zw-text);',
+    '  -webkit-text-size-adjust:100%;text-align:left;}',
+    '.zw-root *,.zw-root *::before,.zw-root *::after{box-sizing:border-box;}',
+    '.zw-root button,.zw-root textarea{font:inherit;color:inherit;}',
+    '.zw-sr-only{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;',
+    '  clip:rect(0,0,0,0);white-space:nowrap;border:0;}',
+    '.zw-bubble{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:inline-flex;align-items:center;',
+    '  gap:8px;height:52px;padding:0 20px 0 16px;border:0;border-radius:26px;background:var(--zw-primary);',
+    '  color:#fff;font-size:16px;font-weight:600;cursor:pointer;box-shadow:0 6px 20px rgba(20,88,184,.35);',
+    '  transition:background .15s,transform .15s;}',
+    '.zw-bubble:hover{background:var(--zw-primary-dark);transform:translateY(-1px);}',
+    '.zw-bubble svg{width:24px;height:24px;flex:none;}',
+    '.zw-root button:focus-visible,.zw-root a:focus-visible,.zw-root textarea:focus-visible{',
+    '  outline:3px solid #f0a202;outline-offset:2px;}',
+    '.zw-panel{position:fixed;right:20px;bottom:84px;z-index:2147483001;width:380px;max-width:calc(100vw - 40px);',
+    '  height:600px;max-height:calc(100vh - 104px);display:flex;flex-direction:column;background:#fff;',
+    '  border:1px solid var(--zw-border);border-radius:14px;overflow:hidden;box-shadow:0 12px 40px rgba(15,30,60,.25);}',
+    '.zw-panel[hidden]{display:none;}',
+    '.zw-header{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--zw-primary);color:#fff;}',
+    '.zw-title{flex:1;margin:0;font-size:17px;font-weight:600;line-height:1.3;}',
+    '.zw-subtitle{display:block;font-size:12px;font-weight:400;opacity:.85;}',
+    '.zw-icon-btn{display:inline-flex;align-items:center;justify-content:center;min-width:36px;height:36px;',
+    '  padding:0 8px;border:0;border-radius:8px;background:transparent;color:#fff;cursor:pointer;font-size:13px;}',
+    '.zw-icon-btn:hover{background:rgba(255,255,255,.18);}',
+    '.zw-icon-btn svg{width:20px;height:20px;}',
+    '.zw-messages{flex:1;overflow-y:auto;padding:16px 14px;background:var(--zw-bg);overscroll-behavior:contain;}',
+    '.zw-msg{display:flex;margin:0 0 12px;}',
+    '.zw-msg-user{justify-content:flex-end;}',
+    '.zw-card{max-width:88%;padding:10px 13px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;',
+    '  word-break:break-word;}',
+    '.zw-msg-user .zw-card{background:var(--zw-primary);color:#fff;border-bottom-right-radius:4px;}',
+    '.zw-msg-bot .zw-card{background:#fff;border:1px solid var(--zw-border);border-bottom-left-radius:4px;}',
+    '.zw-msg-clarify .zw-card{background:#fff8e6;border-color:#f3d58a;}',
+    '.zw-msg-refused .zw-card{background:#fff;border-color:#e7c3c3;}',
+    '.zw-msg-error .zw-card{background:#fdecec;border-color:#f0b4b4;color:#8a1f1f;}',
+    '.zw-label{display:block;margin-bottom:2px;font-size:12px;color:#8a6d1f;}',
+    '.zw-text{white-space:pre-wrap;}',
+    '.zw-cite{display:inline-block;margin:0 1px;padding:0 3px;border-radius:4px;background:#e6eefb;',
+    '  color:var(--zw-primary-dark);font-size:12px;line-height:1.5;text-decoration:none;vertical-align:1px;}',
+    '.zw-cite:hover{background:#cfdff8;text-decoration:underline;}',
+    '.zw-sources{margin-top:10px;padding-top:8px;border-top:1px dashed var(--zw-border);white-space:normal;font-size:13px;}',
+    '.zw-sources-title{margin:0 0 4px;font-size:13px;font-weight:600;color:var(--zw-muted);}',
+    '.zw-sources ol{margin:0;padding:0;list-style:none;}',
+    '.zw-sources li{margin:2px 0;}',
+    '.zw-sources a{color:var(--zw-primary);text-decoration:none;}',
+    '.zw-sources a:hover{text-decoration:underline;}',
+    '.zw-source-n{color:var(--zw-muted);margin-right:4px;}',
+    '.zw-source-region{margin-left:6px;padding:0 5px;border-radius:4px;background:#eef1f6;color:var(--zw-muted);font-size:12px;}',
+    '.zw-hint{margin-top:10px;padding:6px 10px;border-radius:8px;background:#fff3f0;color:#9a3412;white-space:normal;font-size:13px;}',
+    '.zw-pending{color:var(--zw-muted);}',
+    '.zw-dots::after{content:"";display:inline-block;width:1.2em;text-align:left;animation:zw-dots 1.2s steps(4,end) infinite;}',
+    '@keyframes zw-dots{0%{content:""}25%{content:"·"}50%{content:"··"}75%{content:"···"}}',
+    '.zw-form{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;border-top:1px solid var(--zw-border);background:#fff;}',
+    '.zw-input{flex:1;min-height:42px;max-height:120px;padding:9px 11px;border:1px solid var(--zw-border);border-radius:10px;',
+    '  resize:none;background:#fff;line-height:1.5;font-size:15px;}',
+    '.zw-input:focus{border-color:var(--zw-primary);outline:none;box-shadow:0 0 0 3px rgba(20,88,184,.18);}',
+    '.zw-send{flex:none;height:42px;padding:0 18px;border:0;border-radius:10px;background:var(--zw-primary);color:#fff;',
+    '  font-weight:600;cursor:pointer;}',
+    '.zw-send:hover{background:var(--zw-primary-dark);}',
+    '.zw-send[disabled]{background:#9fb3d3;cursor:not-allowed;}',
+    '.zw-footnote{margin:0;padding:0 12px 8px;background:#fff;color:var(--zw-muted);font-size:11px;line-height:1.4;}',
+    '@media (max-width:480px){',
+    '  .zw-panel{top:0;right:0;bottom:0;left:0;width:100%;max-width:none;height:100%;max-height:none;border:0;border-radius:0;}',
+    '  .zw-bubble{right:14px;bottom:14px;}',
+    '  .zw-card{max-width:92%;}',
+    '  .zw-input{font-size:16px;}', // 16px keeps iOS Safari from zooming in on focus
+    '}',
+    '@media (prefers-reduced-motion:reduce){.zw-bubble{transition:none}.zw-dots::after{animation:none;content:"…"}}'
+  ].join('\n');
+
+  // ------------------------------------------------------------------------------------------------- DOM
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function svgIcon(paths) {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('fill', 'none');
+    svg.setAttribute('stroke', 'currentColor');
+    svg.setAttribute('stroke-width', '2');
+    svg.setAttribute('stroke-linecap', 'round');
+    svg.setAttribute('stroke-linejoin', 'round');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    paths.forEach(function (d) {
+      var p = document.createElementNS(ns, 'path');
+      p.setAttribute('d', d);
+      svg.appendChild(p);
+    });
+    return svg;
+  }
+
+  function safeUrl(url) {
+    return typeof url === 'string' && /^https?:\/\//i.test(url.trim()) ? url.trim() : null;
+  }
+
+  var uid = 'zw-' + Math.random().toString(36).slice(2, 8);
+  var host, root, bubble, panel, list, input, send, status, busy = false;
+
+  function build() {
+    host = document.createElement('div');
+    host.id = 'zw-widget-host';
+    host.setAttribute('data-zw-widget', '');
+    var mount = host.attachShadow ? host.attachShadow({ mode: 'open' }) : host;
+    var style = el('style');
+    style.textContent = CSS.replace(':host{all:initial;}', host.attachShadow ? ':host{all:initial;}' : '');
+    mount.appendChild(style);
+
+    root = el('div', 'zw-root');
+    mount.appendChild(root);
+
+    bubble = el('button', 'zw-bubble');
+    bubble.type = 'button';
+    bubble.setAttribute('aria-label', '打开' + config.title);
+    bubble.setAttribute('aria-expanded', 'false');
+    bubble.setAttribute('aria-controls', uid + '-panel');
+    bubble.appendChild(svgIcon(['M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.4A8 8 0 1 1 21 12z', 'M8.5 12h.01M12 12h.01M15.5 12h.01']));
+    bubble.appendChild(el('span', 'zw-bubble-text', config.title));
+    bubble.addEventListener('click', function () { toggle(); });
+    root.appendChild(bubble);
+
+    panel = el('section', 'zw-panel');
+    panel.id = uid + '-panel';
+    panel.hidden = true;
+    panel.setAttribute('role', 'dialog');
+    panel.setAttribute('aria-labelledby', uid + '-title');
+
+    var header = el('div', 'zw-header');
+    var title = el('h2', 'zw-title', config.title);
+    title.id = uid + '-title';
+    title.appendChild(el('span', 'zw-subtitle', config.region ? config.region + ' · 办事指南与政策咨询' : '办事指南与政策咨询'));
+    var reset = el('button', 'zw-icon-btn', '新对话');
+    reset.type = 'button';
+    reset.setAttribute('aria-label', '开始新对话');
+    reset.addEventListener('click', function () { resetConversation(); input.focus(); });
+    var close = el('button', 'zw-icon-btn zw-close');
+    close.type = 'button';
+    close.setAttribute('aria-label', '关闭' + config.title);
+    close.appendChild(svgIcon(['M6 6l12 12', 'M18 6L6 18']));
+    close.addEventListener('click', function () { closePanel(true); });
+    header.appendChild(title);
+    header.appendChild(reset);
+    header.appendChild(close);
+
+    list = el('div', 'zw-messages');
+    list.setAttribute('role', 'log');
+    list.setAttribute('aria-live', 'polite');
+    list.setAttribute('aria-label', '对话内容');
+    list.tabIndex = 0; // scrollable region must be reachable by keyboard
+
+    status = el('div', 'zw-sr-only');
+    status.setAttribute('role', 'status');
+
+    var form = el('form', 'zw-form');
+    form.setAttribute('novalidate', '');
+    var label = el('label', 'zw-sr-only', '输入您的问题');
+    label.htmlFor = uid + '-input';
+    input = el('textarea', 'zw-input');
+    input.id = uid + '-input';
+    input.rows = 1;
+    input.placeholder = PLACEHOLDER;
+    input.setAttribute('aria-describedby', uid + '-note');
+    input.setAttribute('enterkeyhint', 'send');
+    send = el('button', 'zw-send', '发送');
+    send.type = 'submit';
+    send.setAttribute('aria-label', '发送问题');
+    form.appendChild(label);
+    form.appendChild(input);
+    form.appendChild(send);
+    form.addEventListener('submit', function (e) { e.preventDefault(); submit(); });
+    input.addEventListener('keydown', function (e) {
+      // Enter sends, Shift+Enter is a newline; never send while an IME is composing (拼音 candidates use Enter).
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        submit();
+      }
+    });
+    input.addEventListener('input', autosize);
+
+    var note = el('p', 'zw-footnote', '回答依据已收录的公开政务资料自动生成，仅供参考，请以办理部门最新规定为准。');
+    note.id = uid + '-note';
+
+    panel.appendChild(header);
+    panel.appendChild(list);
+    panel.appendChild(status);
+    panel.appendChild(form);
+    panel.appendChild(note);
+    panel.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' || e.key === 'Esc') {
+        e.preventDefault();
+        e.stopPropagation();
+        closePanel(true);
+      }
+    });
+    root.appendChild(panel);
+
+    renderHistory();
+    document.body.appendChild(host);
+  }
+
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = Math.min(input.scrollHeight + 2, 120) + 'px';
+  }
+
+  // ---------------------------------------------------------------------------------------- open / close
+  function openPanel() {
+    panel.hidden = false;
+    bubble.setAttribute('aria-expanded', 'true');
+    bubble.setAttribute('aria-label', '收起' + config.title);
+    scrollToEnd(true);
+    input.focus();
+  }
+
+  function closePanel(returnFocus) {
+    panel.hidden = true;
+    bubble.setAttribute('aria-expanded', 'false');
+    bubble.setAttribute('aria-label', '打开' + config.title);
+    if (returnFocus) bubble.focus();
+  }
+
+  function toggle() {
+    if (panel.hidden) openPanel(); else closePanel(true);
+  }
+
+  function nearBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  function scrollToEnd(force) {
+    if (force || nearBottom()) list.scrollTop = list.scrollHeight;
+  }
+
+  // --------------------------------------------------------------------------------------------- messages
+  function addMessage(kind) {
+    var row = el('div', 'zw-msg zw-msg-' + kind);
+    var card = el('div', 'zw-card');
+    row.appendChild(card);
+    list.appendChild(row);
+    return { row: row, card: card };
+  }
+
+  function addUser(text) {
+    var m = addMessage('user');
+    m.card.appendChild(el('span', 'zw-sr-only', '我：'));
+    m.card.appendChild(document.createTextNode(text));
+    return m;
+  }
+
+  function welcome() {
+    var m = addMessage('bot');
+    m.card.textContent = '您好！我是' + config.title + '，可以为您解答办事指南和政策法规方面的问题，' +
+      '例如所需材料、办理地点、办理时限、咨询电话等。回答仅依据已收录的官方资料，并附参考来源。';
+  }
+
+  /** Answer text with [n] markers turned into links to citations[n-1]; everything else stays plain text. */
+  function renderText(target, text, citations) {
+    var byN = {};
+    (citations || []).forEach(function (c) { if (c && c.n != null) byN[String(c.n)] = c; });
+    var re = /\[(\d{1,3})\]/g;
+    var last = 0, match;
+    text = String(text == null ? '' : text);
+    while ((match = re.exec(text)) !== null) {
+      var c = byN[match[1]];
+      var url = c && safeUrl(c.source_url);
+      if (!url) continue;
+      if (match.index > last) target.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var a = el('a', 'zw-cite', match[0]);
+      a.href = url;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      var label = '来源' + match[1] + '：' + (c.title || '') + (c.section ? ' · ' + c.section : '');
+      a.title = label;
+      a.setAttribute('aria-label', label + '（在新窗口打开）');
+      target.appendChild(a);
+      last = re.lastIndex;
+    }
+    if (last < text.length) target.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function renderSources(card, citations) {
+    if (!citations || !citations.length) return;
+    var box = el('div', 'zw-sources');
+    box.appendChild(el('p', 'zw-sources-title', '参考来源'));
+    var ol = el('ol');
+    citations.forEach(function (c) {
+      if (!c) return;
+      var li = el('li');
+      li.appendChild(el('span', 'zw-source-n', '[' + c.n + ']'));
+      var label = (c.title || '未命名资料') + (c.section ? ' · ' + c.section : '');
+      var url = safeUrl(c.source_url);
+      if (url) {
+        var a = el('a', '', label);
+        a.href = url;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        a.setAttribute('aria-label', label + '（在新窗口打开）');
+        li.appendChild(a);
+      } else {
+        li.appendChild(el('span', '', label));
+      }
+      if (c.region) li.appendChild(el('span', 'zw-source-region', c.region));
+      ol.appendChild(li);
+    });
+    box.appendChild(ol);
+    card.appendChild(box);
+  }
+
+  /** Replace a bot card's content with a final answer ({text, status, citations}). */
+  function renderAnswer(m, answer) {
+    var kind = answer.status === 'refused' ? 'refused' : answer.status === 'clarify' ? 'clarify' : 'answered';
+    m.row.className = 'zw-msg zw-msg-bot zw-msg-' + kind;
+    m.row.setAttribute('data-status', answer.status || '');
+    m.card.textContent = '';
+    if (kind === 'clarify') m.card.appendChild(el('span', 'zw-label', '请补充一下'));
+    var body = el('div', 'zw-text');
+    renderText(body, answer.text, answer.citations);
+    m.card.appendChild(body);
+    if (kind !== 'clarify') renderSources(m.card, answer.citations);
+    if (kind === 'refused') {
+      var hint = el('p', 'zw-hint', HOTLINE_HINT);
+      hint.setAttribute('data-zw-hint', 'hotline');
+      m.card.appendChild(hint);
+    }
+  }
+
+  function renderError(m, message) {
+    m.row.className = 'zw-msg zw-msg-bot zw-msg-error';
+    m.row.setAttribute('data-status', 'error');
+    m.card.textContent = message;
+  }
+
+  function renderHistory() {
+    list.textContent = '';
+    welcome();
+    state.messages.forEach(function (msg) {
+      if (msg.role === 'user') addUser(msg.text);
+      else if (msg.role === 'bot') renderAnswer(addMessage('bot'), msg);
+    });
+  }
+
+  function resetConversation() {
+    if (busy) return;
+    state = { sessionId: null, messages: [] };
+    saveState();
+    renderHistory();
+    status.textContent = '已开始新对话';
+  }
+
+  // ------------------------------------------------------------------------------------------------ network
+  function HttpError(status, message) {
+    this.status = status;
+    this.message = message;
+  }
+
+  function errorMessage(err) {
+    if (err instanceof HttpError) return err.message;
+    return '网络连接异常，暂时无法获取回答，请检查网络后重试。';
+  }
+
+  async function httpError(resp) {
+    if (resp.status === 429) {
+      var wait = parseInt(resp.headers.get('Retry-After') || '', 10);
+      return new HttpError(429, '请求过于频繁，请稍后再试' + (wait > 0 ? '（约 ' + wait + ' 秒后）。' : '。'));
+    }
+    var detail = null;
+    try {
+      var body = await resp.json();
+      if (body && typeof body.message === 'string') detail = body.message;
+    } catch (e) { /* not JSON */ }
+    if (resp.status >= 500) return new HttpError(resp.status, '服务暂时不可用，请稍后再试（错误代码 ' + resp.status + '）。');
+    if (resp.status === 422 || resp.status === 400) return new HttpError(resp.status, detail || '问题格式不正确，请修改后重试。');
+    return new HttpError(resp.status, detail || '请求失败（错误代码 ' + resp.status + '），请稍后再试。');
+  }
+
+  function post(path, payload) {
+    return fetch(config.api + path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Accept': path.slice(-7) === '/stream' ? 'text/event-stream' : 'application/json' },
+      body: JSON.stringify(payload),
+      credentials: 'omit',
+      cache: 'no-store'
+    });
+  }
+
+  /** Parse one SSE block ("event: x\ndata: {...}") into {event, data}. */
+  function parseEvent(block) {
+    var event = 'message', data = [];
+    block.split('\n').forEach(function (line) {
+      if (!line || line.charAt(0) === ':') return;
+      var i = line.indexOf(':');
+      var field = i < 0 ? line : line.slice(0, i);
+      var value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+      if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+    });
+    if (!data.length) return null;
+    try {
+      return { event: event, data: JSON.parse(data.join('\n')) };
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** Ask over SSE; onDelta(piece) for each piece. Resolves with the final answer JSON. */
+  async function askStream(payload, onDelta) {
+    var resp = await post('/api/v1/chat/stream', payload);
+    if (resp.status === 404 || resp.status === 405) return askPlain(payload);
+    if (!resp.ok) throw await httpError(resp);
+    var type = resp.headers.get('Content-Type') || '';
+    if (type.indexOf('application/json') >= 0) return resp.json();
+    if (!resp.body || !resp.body.getReader) return handleBlocks(await resp.text(), onDelta, true);
+
+    var reader = resp.body.getReader();
+    var decoder = new TextDecoder('utf-8');
+    var buffer = '';
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      buffer = buffer.replace(/\r\n?/g, '\n');
+      var cut = buffer.lastIndexOf('\n\n');
+      if (cut < 0) continue;
+      var complete = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      var final = handleBlocks(complete, onDelta, false);
+      if (final) {
+        try { reader.cancel(); } catch (e) { /* already closed */ }
+        return final;
+      }
+    }
+    buffer += decoder.decode();
+    return handleBlocks(buffer.replace(/\r\n?/g, '\n'), onDelta, true);
+  }
+
+  /** Handle complete SSE blocks; returns the final answer on `done`, throws on `error`. */
+  function handleBlocks(text, onDelta, atEnd) {
+    var blocks = text.split(/\n\n+/);
+    for (var i = 0; i < blocks.length; i++) {
+      var ev = parseEvent(blocks[i]);
+      if (!ev) continue;
+      if (ev.event === 'delta' && ev.data && typeof ev.data.text === 'string') onDelta(ev.data.text);
+      else if (ev.event === 'done') return ev.data;
+      else if (ev.event === 'error') {
+        var said = ev.data && typeof ev.data.message === 'string' ? ev.data.message : '';
+        // Show the server's message only when it is written for people (Chinese), not a stack-trace fragment.
+        throw new HttpError(0, /[\u4e00-\u9fff]/.test(said) && said.length <= 200 ? said : '抱歉，处理您的问题时出错了，请稍后再试。');
+      }
+    }
+    if (atEnd) throw new HttpError(0, '回答中断了，请稍后重试。');
+    return null;
+  }
+
+  async function askPlain(payload) {
+    var resp = await post('/api/v1/chat', payload);
+    if (!resp.ok) throw await httpError(resp);
+    return resp.json();
+  }
+
+  // ---------------------------------------------------------------------------------------------- submit
+  async function submit(text) {
+    var question = (text != null ? String(text) : input.value).trim();
+    if (!question || busy) return;
+    busy = true;
+    send.disabled = true;
+    if (text == null) { input.value = ''; autosize(); }
+
+    addUser(question);
+    state.messages.push({ role: 'user', text: question });
+    saveState();
+
+    var m = addMessage('bot');
+    m.row.setAttribute('data-status', 'pending');
+    var pending = el('span', 'zw-pending zw-dots', '正在查询');
+    m.card.appendChild(pending);
+    m.card.appendChild(el('span', 'zw-sr-only', '…'));
+    status.textContent = '正在查询…';
+    scrollToEnd(true);
+
+    var streamed = '';
+    var live = null;
+    function onDelta(piece) {
+      if (!live) {
+        m.card.textContent = '';
+        live = el('div', 'zw-text');
+        m.card.appendChild(live);
+        m.row.setAttribute('data-status', 'streaming');
+        list.setAttribute('aria-busy', 'true'); // announce the whole answer once, not every piece
+      }
+      streamed += piece;
+      live.textContent = streamed;
+      scrollToEnd(false);
+    }
+
+    try {
+      var payload = { question: question, session_id: state.sessionId || null, region: config.region };
+      var answer = await askStream(payload, onDelta);
+      if (!answer || typeof answer.text !== 'string') throw new HttpError(0, '抱歉，收到的回答格式不正确，请稍后再试。');
+      if (answer.session_id) state.sessionId = answer.session_id;
+      var citations = Array.isArray(answer.citations) ? answer.citations : [];
+      renderAnswer(m, { text: answer.text, status: answer.status, citations: citations });
+      state.messages.push({ role: 'bot', text: answer.text, status: answer.status, citations: citations });
+      saveState();
+      status.textContent = '';
+    } catch (err) {
+      var message = errorMessage(err);
+      if (streamed) message = streamed + '\n\n' + message;
+      renderError(m, message);
+      status.textContent = '';
+    } finally {
+      list.removeAttribute('aria-busy');
+      busy = false;
+      send.disabled = false;
+      scrollToEnd(true);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ start
+  function start() {
+    if (document.getElementById('zw-widget-host')) return;
+    build();
+    if (config.open) openPanel();
+  }
+
+  window.ZhengwuWidget = {
+    open: function () { openPanel(); },
+    close: function () { closePanel(false); },
+    toggle: function () { toggle(); },
+    ask: function (question) { if (panel.hidden) openPanel(); return submit(question); },
+    reset: function () { resetConversation(); },
+    config: config
+  };
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
