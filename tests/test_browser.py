@@ -102,8 +102,14 @@ def _open(page):
 
 
 def _ask(page, question: str) -> dict:
-    """Type a question, press Enter, return the `done` answer JSON the page received."""
-    before = page.locator('.zw-msg-bot[data-status]:not([data-status="pending"]):not([data-status="streaming"])').count()
+    """Type a question, press Enter, wait until the widget has rendered the answer; return the `done` answer
+    JSON and how many `delta` pieces streamed before it (from the widget's `zhengwu:answer` DOM event)."""
+    page.evaluate("""() => {
+        if (window.__zwAnswers) return;
+        window.__zwAnswers = [];
+        document.addEventListener('zhengwu:answer', e => window.__zwAnswers.push(e.detail));
+    }""")
+    before = page.evaluate("() => window.__zwAnswers.length")
     box = page.locator(".zw-input")
     box.fill(question)
     with page.expect_response(lambda r: r.url.endswith("/api/v1/chat/stream")) as info:
@@ -111,13 +117,12 @@ def _ask(page, question: str) -> dict:
     response = info.value
     assert response.status == 200
     assert response.headers["content-type"].startswith("text/event-stream")
-    body = response.text()
-    assert "event: done" in body
-    done = body.split("event: done\n", 1)[1]
-    answer = json.loads(done.split("\n", 1)[0].removeprefix("data: "))
-    # the widget has finished rendering this answer
-    expect(page.locator('.zw-msg-bot[data-status]:not([data-status="pending"]):not([data-status="streaming"])')) \
-        .to_have_count(before + 1, timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_function(f"() => window.__zwAnswers.length > {before}", timeout=ANSWER_TIMEOUT_MS)
+    event = page.evaluate(f"() => window.__zwAnswers[{before}]")
+    assert event["question"] == question
+    answer = event["answer"]
+    answer["_pieces"] = event["pieces"]
+    expect(page.locator(".zw-msg-bot").last).to_have_attribute("data-status", answer["status"])
     return answer
 
 
@@ -139,6 +144,8 @@ def test_streamed_answer_with_clickable_citations(browser, base_url, name, width
         _open(page)
         answer = _ask(page, "实验动物生产许可的咨询电话是多少？")
         assert answer["status"] == "answered" and answer["session_id"]
+        assert answer["_pieces"] >= 1, "the answer should arrive as streamed `delta` pieces before `done`"
+        assert set(answer) >= {"text", "status", "reason", "citations", "session_id", "latency_ms"}
 
         last = page.locator(".zw-msg-bot").last
         expect(last).to_contain_text("020-84106805", timeout=ANSWER_TIMEOUT_MS)

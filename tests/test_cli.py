@@ -133,6 +133,7 @@ HELP = {
     ("eval",): ["Score the assistant", "hit@1", "--out", "--kb"],
     ("info",): ["settings", "ZHENGWU_"],
     ("corpus",): ["corpus", "build"],
+    ("serve",): ["HTTP service", "ZHENGWU_ADMIN_TOKEN", "--workers"],
     ("corpus", "build"): ["Markdown corpus"],
 }
 

@@ -17,7 +17,8 @@
  *
  * Everything lives in a Shadow DOM (classes prefixed `zw-` as well), so the host page's CSS does not leak in.
  * Answer text is never inserted as HTML: nodes are built with textContent, and only http(s) URLs become links.
- * A small API is exposed as window.ZhengwuWidget: open(), close(), toggle(), ask(question), reset().
+ * A small API is exposed as window.ZhengwuWidget: open(), close(), toggle(), ask(question), reset(); and the
+ * page receives `zhengwu:answer` / `zhengwu:error` DOM events (detail: question, answer or message) on document.
  */
 (function () {
   'use strict';
@@ -541,6 +542,13 @@
     return resp.json();
   }
 
+  /** Tell the host page (analytics, tests): events bubble from the host element <div id="zw-widget-host">. */
+  function notify(name, detail) {
+    try {
+      host.dispatchEvent(new CustomEvent(name, { detail: detail, bubbles: true }));
+    } catch (e) { /* old browser */ }
+  }
+
   // ---------------------------------------------------------------------------------------------- submit
   async function submit(text) {
     var question = (text != null ? String(text) : input.value).trim();
@@ -562,8 +570,10 @@
     scrollToEnd(true);
 
     var streamed = '';
+    var pieces = 0;
     var live = null;
     function onDelta(piece) {
+      pieces += 1;
       if (!live) {
         m.card.textContent = '';
         live = el('div', 'zw-text');
@@ -586,11 +596,13 @@
       state.messages.push({ role: 'bot', text: answer.text, status: answer.status, citations: citations });
       saveState();
       status.textContent = '';
+      notify('zhengwu:answer', { question: question, answer: answer, pieces: pieces });
     } catch (err) {
       var message = errorMessage(err);
       if (streamed) message = streamed + '\n\n' + message;
       renderError(m, message);
       status.textContent = '';
+      notify('zhengwu:error', { question: question, message: message, status: err instanceof HttpError ? err.status : 0 });
     } finally {
       list.removeAttribute('aria-busy');
       busy = false;
