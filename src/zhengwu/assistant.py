@@ -174,12 +174,12 @@ class Assistant:
         question = analysis.raw
         if not state.subject_title:
             return question, False
+        if not (analysis.followup or (analysis.fields and len(analysis.text) <= 14)):
+            return question, False
         named = self.retriever.retrieve(question, Filters(), k=1)
         if named and named[0].title >= 0.9:
-            return question, False  # the question names an item of its own
-        if analysis.followup or (analysis.fields and len(analysis.text) <= 14):
-            return f"{state.subject_title} {question}", True
-        return question, False
+            return question, False  # short, but it names an item of its own
+        return f"{state.subject_title} {question}", True
 
     def _filters(self, analysis: Analysis, user: UserContext, covered: set[str]) -> tuple[Filters, str | None]:
         named = [r for r in analysis.regions if r in covered]

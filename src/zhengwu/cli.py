@@ -228,9 +228,14 @@ def serve(host: str, port: int, workers: int) -> None:
     Builds the index from the bundled corpus on first start (progress shown); later starts reuse it.
     Staff endpoints need ZHENGWU_ADMIN_TOKEN; sites that embed the widget go in ZHENGWU_CORS_ORIGINS.
     """
+    import os
+
     import uvicorn
 
     settings = get_settings()
+    if workers > 1 and not settings.embed_threads:
+        # Several workers share the cores: one embedding thread each beats threads fighting over them.
+        os.environ["ZHENGWU_EMBED_THREADS"] = "1"
     _ensure_index(settings).close()
     click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
     uvicorn.run("zhengwu.web.app:create_app", factory=True, host=host, port=port, workers=workers,

