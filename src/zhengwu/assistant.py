@@ -209,8 +209,10 @@ class Assistant:
             short = region.rstrip("市省")
             if short in titles:
                 continue  # the place is part of an item's name (往来台湾通行证, 援藏工作队赴西藏…)
-            if short in evidence:
-                continue  # the best evidence itself speaks of the place (a KB without region metadata)
+            if short in evidence and hits[0].doc.region == NATIONAL:
+                # A document without a region of its own (a KB with no region metadata) that speaks of the
+                # place covers it; a Beijing regulation that mentions 天津 in passing does not.
+                continue
             if hits and hits[0].title >= 0.9 and hits[0].doc.region in chain:
                 continue  # a provincial item named outright also serves the cities of the province
             out.append(region)

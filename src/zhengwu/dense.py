@@ -7,6 +7,7 @@ Vectors are always computed by our own ``Embedder`` and passed in; Chroma's defa
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlparse
@@ -46,6 +47,7 @@ class DenseIndex:
         # One collection per embedding model: vectors of two models never mix in one space.
         suffix = hashlib.sha1(embedder_name.encode("utf-8")).hexdigest()[:8]
         self.name = f"{collection}-{suffix}"
+        self._count, self._counted_at = 0, float("-inf")
         self._collection = self._client.get_or_create_collection(
             name=self.name,
             metadata={"hnsw:space": "cosine", "embedder": embedder_name},
@@ -63,6 +65,7 @@ class DenseIndex:
             offset += len(batch)
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        self._counted_at = float("-inf")
         for start in range(0, len(ids), 1000):
             self._collection.upsert(
                 ids=list(ids[start : start + 1000]),
@@ -71,6 +74,7 @@ class DenseIndex:
             )
 
     def delete(self, ids: Sequence[str]) -> None:
+        self._counted_at = float("-inf")
         for start in range(0, len(ids), 1000):
             self._collection.delete(ids=list(ids[start : start + 1000]))
 
@@ -81,9 +85,17 @@ class DenseIndex:
     def count(self) -> int:
         return self._collection.count()
 
+    def _cached_count(self) -> int:
+        # Asked before every query (Chroma rejects n_results above the count); refreshed every few seconds
+        # because other workers may write to a shared server.
+        now = time.monotonic()
+        if now - self._counted_at > 5:
+            self._count, self._counted_at = self.count(), now
+        return self._count
+
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(chunk_id, cosine similarity) of the k nearest vectors that pass the metadata filter."""
-        total = self.count()
+        total = self._cached_count()
         if total == 0:
             return []
         result = self._collection.query(

@@ -110,13 +110,7 @@ class Retriever:
         doc_ids, rows = self._chunk_doc
         docs = self.index.documents()
         allowed = np.array(
-            [
-                (filters.regions is None or docs[d].region in filters.regions)
-                and (filters.doc_types is None or docs[d].doc_type in filters.doc_types)
-                and docs[d].status in filters.statuses
-                for d in doc_ids
-            ]
-            + [False],  # row -1: a posting whose document is gone
+            [self.passes(docs[d], filters) for d in doc_ids] + [False],  # row -1: a posting whose document is gone
             dtype=bool,
         )
         mask = allowed[rows]
@@ -124,13 +118,12 @@ class Retriever:
         return mask
 
     @staticmethod
-    def _where(filters: Filters) -> dict | None:
-        clauses: list[dict] = [{"status": {"$in": list(filters.statuses)}}]
-        if filters.regions is not None:
-            clauses.append({"region": {"$in": list(filters.regions)}})
-        if filters.doc_types is not None:
-            clauses.append({"doc_type": {"$in": list(filters.doc_types)}})
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    def passes(doc: DocMeta, filters: Filters) -> bool:
+        return (
+            (filters.regions is None or doc.region in filters.regions)
+            and (filters.doc_types is None or doc.doc_type in filters.doc_types)
+            and doc.status in filters.statuses
+        )
 
     def retrieve(self, question: str, filters: Filters = Filters(), k: int = 10) -> list[DocHit]:
         docs = self.index.documents()
@@ -157,8 +150,14 @@ class Retriever:
 
         if self.dense_weight > 0:
             vector = self.index.embedder.embed_query(question)
-            for chunk_id, cosine in self.index.dense.query(vector, DENSE_CANDIDATES, self._where(filters)):
-                h = hit(chunk_id.split("#", 1)[0])
+            # Filtered in Python, not with a Chroma `where`: on a few thousand vectors a metadata filter costs
+            # Chroma ~14 ms against ~2 ms for a plain query, and DocMeta already knows region, type and status.
+            restricted = filters.regions is not None or filters.doc_types is not None
+            for chunk_id, cosine in self.index.dense.query(vector, DENSE_CANDIDATES * (3 if restricted else 1)):
+                doc_id = chunk_id.split("#", 1)[0]
+                if doc_id not in docs or not self.passes(docs[doc_id], filters):
+                    continue
+                h = hit(doc_id)
                 if h is None:
                     continue
                 if chunk_id.endswith("#card"):
