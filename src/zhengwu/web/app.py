@@ -13,6 +13,7 @@ conversation. No handler returns a 500 for anything a citizen sends.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -75,6 +76,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             allow_credentials=True,
         )
     limiter = RateLimiter(settings.rate_limit_per_minute)
+    # Answering is CPU work under the GIL: two at a time per worker, the rest wait in order. Forty threads
+    # contending for one interpreter lock make the slowest answers much slower (load_benchmark.py, 20
+    # clients, 2 workers: p95 456 ms unbounded, 277-328 ms with 2, 376 ms with 1).
+    answering = asyncio.Semaphore(2)
     reindex_lock = threading.Lock()
 
     def the_assistant() -> Assistant:
@@ -153,7 +158,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         body: ChatIn, request: Request, response: Response, x_session_id: str | None = Header(default=None)
     ) -> AnswerOut:
         """Ask one question; the answer cites its sources. Send back `session_id` for follow-ups."""
-        answer = await run_in_threadpool(ask, body, request, x_session_id)
+        async with answering:
+            answer = await run_in_threadpool(ask, body, request, x_session_id)
         with_cookie(response, answer.session_id)
         return AnswerOut.from_answer(answer)
 
@@ -169,7 +175,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     ) -> StreamingResponse:
         """The same answer as Server-Sent Events: `delta` events with pieces of text as they are ready, then
         one `done` event carrying the whole answer (citations, status, session id)."""
-        answer = await run_in_threadpool(ask, body, request, x_session_id)
+        async with answering:
+            answer = await run_in_threadpool(ask, body, request, x_session_id)
         response = StreamingResponse(_events(answer), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         with_cookie(response, answer.session_id)
