@@ -165,11 +165,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(data_dir: Path, port: int) -> subprocess.Popen:
+def _serve(data_dir: Path, port: int, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "ZHENGWU_DATA_DIR": str(data_dir), "ZHENGWU_CORPUS_DIR": str(FIXTURE_CORPUS),
            "TQDM_DISABLE": "1"}
     cli = Path(sys.executable).with_name("zhengwu")
-    proc = subprocess.Popen([str(cli), "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([str(cli), "serve", "--port", str(port), "--workers", str(workers)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -200,6 +200,23 @@ def test_sessions_survive_a_restart_of_the_real_server(tmp_path):
         follow = httpx.post(base, json={"question": "电话呢？", "session_id": first["session_id"]}, timeout=30).json()
         assert follow["session_id"] == first["session_id"]
         assert "020-12345" in follow["text"] and "020-83110470" not in follow["text"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_sessions_are_shared_by_workers(tmp_path):
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/api/v1/chat"
+    server = _serve(tmp_path / "data", port, workers=2)
+    try:
+        first = httpx.post(base, json={"question": "弩的运输审批在哪里办理？", "region": "广州市"}, timeout=30).json()
+        # each request on a new connection, so the two workers take turns; every one must see the session
+        for _ in range(6):
+            with httpx.Client(timeout=30) as fresh:
+                follow = fresh.post(base, json={"question": "电话呢？", "session_id": first["session_id"]}).json()
+            assert "020-12345" in follow["text"] and "020-83110470" not in follow["text"]
     finally:
         server.terminate()
         server.wait(timeout=30)
