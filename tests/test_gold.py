@@ -5,7 +5,6 @@ Thresholds sit a little under the measured values recorded in evaluation/README.
 regression to explain, not noise.
 """
 
-from pathlib import Path
 
 import pytest
 

@@ -17,7 +17,7 @@ from zhengwu.assistant import Assistant
 from zhengwu.sessions import SqliteSessionStore
 from zhengwu.web.app import create_app
 
-from conftest import FIXTURE_CORPUS, make_settings
+from conftest import FIXTURE_CORPUS
 
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"
 
