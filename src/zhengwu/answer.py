@@ -30,6 +30,7 @@ class Answer:
     session_id: str | None = None
     retrieved: list[str] = field(default_factory=list)  # ranked document ids, for evaluation and review
     latency_ms: float = 0.0
+    path: str = "composer"  # what produced the text: "composer", or "llm:<model>:<prompt versions>"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -40,6 +40,7 @@ class Assistant:
             self.index, dense_weight=self.settings.dense_weight, reranker=_make_reranker(self.settings)
         )
         self.sessions: SessionStore = sessions or MemorySessionStore()
+        self.generator = _make_generator(self.settings)
 
     # -- public API ----------------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -123,7 +124,11 @@ class Assistant:
 
         same_item = None if followup else self._same_item_group(hits, prefer)
         fields = self._fields_asked(analysis, hits[0])
-        answer = compose(cleaned, hits, self.index.store, fields=fields, same_item=same_item)
+        answer = None
+        if self.generator is not None:
+            answer = self.generator.answer(cleaned, same_item or hits, self.index.store, fields)
+        if answer is None:  # no LLM configured, or its reply failed verification: the grounded composer
+            answer = compose(cleaned, hits, self.index.store, fields=fields, same_item=same_item)
         answer.retrieved = retrieved
         top = same_item[0] if same_item else hits[0]
         if top.doc.doc_type == "service_guide":
@@ -179,6 +184,10 @@ class Assistant:
         named = self.retriever.retrieve(question, Filters(), k=1)
         if named and named[0].title >= 0.9:
             return question, False  # short, but it names an item of its own
+        if self.generator is not None:
+            rewritten = self.generator.rewrite(state.subject_title, question)
+            if rewritten:
+                return f"{state.subject_title} {rewritten}", True
         return f"{state.subject_title} {question}", True
 
     def _filters(self, analysis: Analysis, user: UserContext, covered: set[str]) -> tuple[Filters, str | None]:
@@ -270,6 +279,14 @@ class Assistant:
 
     def _refuse(self, question: str, reason: str, text: str) -> Answer:
         return Answer(question=question, text=text, status="refused", reason=reason)
+
+
+def _make_generator(settings: Settings):
+    if not settings.llm_base_url:
+        return None
+    from .generate import LLMGenerator
+
+    return LLMGenerator(settings)
 
 
 def _make_reranker(settings: Settings):

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     hotline: str = "12345"
     max_question_chars: int = Field(default=500, ge=10)
 
+    # Optional LLM generator: any OpenAI-compatible endpoint. Unset: the offline composer answers.
+    llm_base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8001/v1 (vLLM, Ollama).")
+    llm_model: str = "qwen2.5-7b-instruct"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=15.0, gt=0)
+    prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt templates (prompts/*.md).")
+
     # HTTP service (`zhengwu serve`).
     session_ttl_seconds: float = Field(default=1800, gt=0, description="A silent session expires after this.")
     rate_limit_per_minute: int = Field(default=30, ge=0, description="Chat requests per client and minute; 0: off.")

@@ -159,6 +159,7 @@ def evaluate(
             "answer": answer.text,
             "citations": [f"{c.title} · {c.section}" for c in answer.citations],
             "latency_ms": answer.latency_ms,
+            "path": answer.path,
             "meta": q.meta,
         }
         if q.has_gold_docs:
@@ -239,4 +240,6 @@ def counts(report: dict) -> dict[str, int]:
         "answered": statuses["answered"],
         "refused": statuses["refused"],
         "clarify": statuses["clarify"],
+        "by_llm": sum(1 for r in rows if r.get("path", "").startswith("llm")),
+        "by_composer": sum(1 for r in rows if r["status"] == "answered" and r.get("path", "composer") == "composer"),
     }

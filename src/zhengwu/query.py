@@ -45,6 +45,12 @@ OUT_OF_SCOPE = re.compile(
 )
 # Asking the assistant to look up someone's personal data (or one's own account) is declined; asking how
 # to look it up oneself ("如何查询医保个人账户余额？") is an ordinary service question.
+# Attempts to steer the assistant instead of asking it something: refused, whatever follows.
+INJECTION = re.compile(
+    r"忽略.{0,6}(指令|提示|规则|要求|设定)|(系统|你的)(提示词|指令|设定)|提示词|system\s*prompt|ignore\s+(all\s+)?previous"
+    r"|扮演|你现在是|越狱|jailbreak|开发者模式",
+    re.IGNORECASE,
+)
 PERSONAL_LOOKUP = re.compile(
     r"(帮我|给我|替我|帮忙)(查|查询|看看|找).{0,10}(身份证|手机号|电话号码|住址|余额|账户|缴费记录|个人信息|信息)"
     r"|告诉我.{0,10}(身份证号|手机号|住址|家庭住址)"
@@ -182,6 +188,6 @@ def analyse(question: str) -> Analysis:
         fields=detect_fields(text),
         regions=find_regions(text),
         followup=bool(FOLLOWUP.search(text.strip())) or len(text.strip()) <= 6,
-        out_of_scope=bool(OUT_OF_SCOPE.search(text)),
+        out_of_scope=bool(OUT_OF_SCOPE.search(text)) or bool(INJECTION.search(text)),
         personal_lookup=bool(PERSONAL_LOOKUP.search(text)) and not HOW_TO.search(text),
     )

@@ -34,6 +34,7 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut] = []
     session_id: str | None = None
     latency_ms: float = 0.0
+    path: str = Field(default="composer", description="composer, or llm:<model>:<prompt versions>")
 
     @classmethod
     def from_answer(cls, answer: Answer) -> "AnswerOut":
@@ -44,6 +45,7 @@ class AnswerOut(BaseModel):
             citations=[CitationOut(**c.__dict__) for c in answer.citations],
             session_id=answer.session_id,
             latency_ms=answer.latency_ms,
+            path=answer.path,
         )
 
 
