@@ -89,7 +89,7 @@ class Assistant:
 
         query, followup = self._resolve_followup(analysis, state)
         docs = self.index.documents()
-        covered = {d.region for d in docs.values()}
+        covered = self.index.regions()
         filters, prefer = self._filters(analysis, user, covered)
         if followup and state.subject in docs:
             # "那需要什么材料？": the item is the one the conversation is about, not a fresh search.
@@ -98,8 +98,9 @@ class Assistant:
         else:
             hits = self.retriever.retrieve(query, filters, k=10)
         retrieved = [h.doc.doc_id for h in hits]
+        evidence = self._evidence(hits[0]) if hits else ""
 
-        foreign = self._uncovered_regions(analysis, hits, covered)
+        foreign = self._uncovered_regions(analysis, hits, covered, evidence)
         if foreign:
             places = "、".join(foreign)
             have = "、".join(sorted(r for r in covered if r != NATIONAL)) or "国家层面"
@@ -112,7 +113,7 @@ class Assistant:
             answer.retrieved = retrieved
             return answer
 
-        if not hits or not self._grounded(query, analysis, hits, followup):
+        if not hits or not self._grounded(query, analysis, hits[0], evidence, followup):
             answer = self._refuse(
                 cleaned,
                 "weak_evidence",
@@ -190,7 +191,7 @@ class Assistant:
                 return f"{state.subject_title} {rewritten}", True
         return f"{state.subject_title} {question}", True
 
-    def _filters(self, analysis: Analysis, user: UserContext, covered: set[str]) -> tuple[Filters, str | None]:
+    def _filters(self, analysis: Analysis, user: UserContext, covered: frozenset[str]) -> tuple[Filters, str | None]:
         named = [r for r in analysis.regions if r in covered]
         home = canonical_region(user.region)
         place = named[0] if named else home
@@ -201,12 +202,15 @@ class Assistant:
         allowed = tuple(r for r in region_chain(place) if r in covered or r == NATIONAL)
         return Filters(regions=allowed, prefer_region=place), place
 
-    def _uncovered_regions(self, analysis: Analysis, hits: list[DocHit], covered: set[str]) -> list[str]:
+    def _evidence(self, hit: DocHit) -> str:
+        """The best document's best chunks, normalised: what the region and coverage checks read."""
+        chunks = self.index.store.get_chunks([cid for cid, _ in hit.chunks[:3]])
+        return normalize(" ".join(c.text for c in chunks.values()))
+
+    def _uncovered_regions(
+        self, analysis: Analysis, hits: list[DocHit], covered: frozenset[str], evidence: str
+    ) -> list[str]:
         titles = " ".join(normalize(h.doc.title) for h in hits[:3])
-        evidence = ""
-        if hits:
-            chunks = self.index.store.get_chunks([cid for cid, _ in hits[0].chunks[:3]])
-            evidence = normalize(" ".join(c.text for c in chunks.values()))
         out = []
         for region in analysis.regions:
             if region in covered:
@@ -227,9 +231,8 @@ class Assistant:
             out.append(region)
         return out
 
-    def _grounded(self, query: str, analysis: Analysis, hits: list[DocHit], followup: bool) -> bool:
+    def _grounded(self, query: str, analysis: Analysis, top: DocHit, evidence: str, followup: bool) -> bool:
         """Does the best evidence actually mention what the question is about?"""
-        top = hits[0]
         if top.title >= 0.9 or followup:
             return True
         # A backstop only: places and off-topic requests are refused earlier, by rule. Measured on the dev
@@ -237,21 +240,20 @@ class Assistant:
         # question that shares several words with the evidence is on topic even when its share is small.
         # (Requiring the question's rarest word as well refused one law question in two: citizens' words
         # are rarely the law's.)
-        coverage, found = self._coverage(query, top)
+        coverage, found = self._coverage(query, analysis.regions, top, evidence)
         return coverage >= MIN_COVERAGE or found >= 3
 
-    def _coverage(self, query: str, hit: DocHit) -> tuple[float, int]:
+    def _coverage(self, query: str, regions: list[str], hit: DocHit, evidence: str) -> tuple[float, int]:
         """IDF-weighted share of the question's words found in the hit's title and best chunks, and how many
         distinct words were found.
 
         Place names are left out: whether a place is covered is decided separately, by region."""
         analyzer = self.index.analyzer
-        places = {normalize(p) for p in analyse(query).regions}
+        places = {normalize(p) for p in regions}
         terms = {t for t in analyzer.content_terms(query) if not any(t in p for p in places)}
         if not terms:
             return 0.0, 0
-        chunks = self.index.store.get_chunks([cid for cid, _ in hit.chunks[:3]])
-        evidence = normalize(hit.doc.title + " " + " ".join(c.text for c in chunks.values()))
+        evidence = f"{normalize(hit.doc.title)} {evidence}"
         evidence_terms = set(analyzer.tokens(evidence))
         idf = self.index.sparse.idf
         found = [t for t in terms if t in evidence_terms or t in evidence]

@@ -62,6 +62,10 @@ class Index:
         self.cache = EmbeddingCache(settings.cache_path)
         self._sparse: SparseIndex | None = None
         self._docs: dict[str, DocMeta] | None = None
+        self._regions: frozenset[str] | None = None
+        # Bumped whenever documents or the BM25 index change: caches built on them (the retriever's filter
+        # masks) compare it instead of guessing from sizes.
+        self.version = 0
 
     # -- ingest --------------------------------------------------------------------------------------------
     def ingest(
@@ -124,6 +128,8 @@ class Index:
         if report.changed or self.store.get_meta("sparse_stale") == "1" or not self._sparse_dir().exists():
             self.rebuild_sparse()
         self._docs = None
+        self._regions = None
+        self.version += 1
         report.seconds = time.perf_counter() - started
         return report
 
@@ -187,6 +193,7 @@ class Index:
         index.save(self._sparse_dir())
         self.store.set_meta("sparse_stale", "0")
         self._sparse = index
+        self.version += 1
 
     # -- reads ---------------------------------------------------------------------------------------------
     @property
@@ -204,6 +211,12 @@ class Index:
         if self._docs is None:
             self._docs = self.store.documents()
         return self._docs
+
+    def regions(self) -> frozenset[str]:
+        """The regions the indexed documents speak for (asked on every question, so kept)."""
+        if self._regions is None:
+            self._regions = frozenset(d.region for d in self.documents().values())
+        return self._regions
 
     def is_empty(self) -> bool:
         return self.store.count()[0] == 0

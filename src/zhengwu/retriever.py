@@ -91,30 +91,30 @@ class Retriever:
         self.title_weight = title_weight
         self.reranker = reranker
         self._masks: dict[Filters, np.ndarray] = {}
-        self._chunk_doc: tuple[list[str], np.ndarray] | None = None
+        self._chunk_doc: tuple[list[str], np.ndarray] = ([], np.zeros(0, dtype=np.int64))
+        self._cache_version = -1
 
     def _mask(self, filters: Filters) -> np.ndarray:
-        """Which BM25 rows pass the filters, cached per filter (one boolean per chunk)."""
-        key = Filters(filters.regions, filters.doc_types, filters.statuses)
-        sparse = self.index.sparse
-        mask = self._masks.get(key)
-        if mask is not None and len(mask) == len(sparse.chunk_ids):
-            return mask
-        if self._chunk_doc is None or len(self._chunk_doc[1]) != len(sparse.chunk_ids):
+        """Which BM25 rows pass the filters, cached per filter (one boolean per chunk) until the index changes."""
+        sparse = self.index.sparse  # may rebuild (and bump the version) on first use
+        if self._cache_version != self.index.version:
             doc_ids = sorted(self.index.documents())
             position = {d: i for i, d in enumerate(doc_ids)}
             rows = np.fromiter((position.get(c.split("#", 1)[0], -1) for c in sparse.chunk_ids), np.int64,
                                count=len(sparse.chunk_ids))
             self._chunk_doc = (doc_ids, rows)
             self._masks.clear()
-        doc_ids, rows = self._chunk_doc
-        docs = self.index.documents()
-        allowed = np.array(
-            [self.passes(docs[d], filters) for d in doc_ids] + [False],  # row -1: a posting whose document is gone
-            dtype=bool,
-        )
-        mask = allowed[rows]
-        self._masks[key] = mask
+            self._cache_version = self.index.version
+        key = Filters(filters.regions, filters.doc_types, filters.statuses)
+        mask = self._masks.get(key)
+        if mask is None:
+            doc_ids, rows = self._chunk_doc
+            docs = self.index.documents()
+            allowed = np.array(
+                [self.passes(docs[d], filters) for d in doc_ids] + [False],  # row -1: a posting whose document is gone
+                dtype=bool,
+            )
+            mask = self._masks[key] = allowed[rows]
         return mask
 
     @staticmethod

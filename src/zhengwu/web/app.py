@@ -237,7 +237,6 @@ def _reindex(assistant: Assistant, settings: Settings) -> dict:
 
     loaded = load_paths([settings.corpus_dir], root=settings.corpus_dir)
     report = assistant.index.ingest(loaded.documents, str(settings.corpus_dir.resolve()), errors=loaded.errors)
-    assistant.retriever._masks.clear()
     return {
         "added": report.added, "updated": report.updated, "unchanged": report.unchanged, "removed": report.removed,
         "vectors_embedded": report.vectors_embedded, "seconds": round(report.seconds, 1),
