@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import FIXTURE_CORPUS, build_index, make_settings
+
 from zhengwu.assistant import Assistant
 from zhengwu.config import Settings
 from zhengwu.dense import DenseIndexError

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import FIXTURE_CORPUS
 
 import zhengwu.config
-from conftest import FIXTURE_CORPUS
 from zhengwu.cli import main
 from zhengwu.config import Settings
 

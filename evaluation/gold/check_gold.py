@@ -159,7 +159,7 @@ def main() -> int:
     args = ap.parse_args()
     gold, corpus = Path(args.gold), Path(args.corpus)
     problems = check(gold, corpus)
-    rows = [json.loads(l) for l in gold.read_text(encoding="utf-8").splitlines() if l.strip()]
+    rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()]
     kinds = Counter((r.get("meta") or {}).get("kind") for r in rows)
     print(f"{gold}: {len(rows)} questions; " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items(), key=str)))
     if problems:

@@ -7,6 +7,7 @@ may answer, retrieve, check that the evidence really covers the question, then c
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .answer import Answer
@@ -47,7 +48,12 @@ class Assistant:
         """Load the tokenizer dictionary, the BM25 index and the model now rather than on the first question."""
         self.retriever.retrieve("居民身份证办理地点", Filters(), k=1)
 
-    def ask(self, question: str, session: str | None = None, user: UserContext | dict | None = None) -> Answer:
+    def ask(
+        self, question: str, session: str | None = None, user: UserContext | dict | None = None,
+        on_delta: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer one question. ``on_delta`` receives verified sentences of an LLM answer as they stream in;
+        if the final answer does not come from the LLM (``answer.path``), what it received is void."""
         started = time.perf_counter()
         state = self.sessions.get(session)
         if isinstance(user, dict):
@@ -57,7 +63,7 @@ class Assistant:
             state.region = user.region
         elif state.region:
             user = UserContext(region=state.region, profile=user.profile)
-        answer = self._answer(question if isinstance(question, str) else "", state, user)
+        answer = self._answer(question if isinstance(question, str) else "", state, user, on_delta)
         answer.session_id = state.session_id
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         state.record(answer.status)
@@ -65,7 +71,9 @@ class Assistant:
         return answer
 
     # -- steps ---------------------------------------------------------------------------------------------
-    def _answer(self, question: str, state: Session, user: UserContext) -> Answer:
+    def _answer(
+        self, question: str, state: Session, user: UserContext, on_delta: Callable[[str], None] | None = None
+    ) -> Answer:
         cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
         problem = self._input_problem(cleaned)
         if problem:
@@ -127,7 +135,7 @@ class Assistant:
         fields = self._fields_asked(analysis, hits[0])
         answer = None
         if self.generator is not None:
-            answer = self.generator.answer(cleaned, same_item or hits, self.index.store, fields)
+            answer = self.generator.answer(cleaned, same_item or hits, self.index.store, fields, on_delta=on_delta)
         if answer is None:  # no LLM configured, or its reply failed verification: the grounded composer
             answer = compose(cleaned, hits, self.index.store, fields=fields, same_item=same_item)
         answer.retrieved = retrieved

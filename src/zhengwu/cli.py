@@ -64,6 +64,8 @@ def _print_report(path: Path, report) -> None:
     )
     for error in report.errors:
         click.echo(f"  skipped {error.path}: {error.reason}", err=True)
+    for warning in report.warnings:
+        click.echo(f"  warning {warning.path}: {warning.reason}", err=True)
 
 
 def _ensure_index(settings: Settings, quiet: bool = False):
@@ -172,7 +174,8 @@ def eval_command(
     writes the full report with one row per question.
     """
     from .assistant import Assistant
-    from .evaluation import QuestionFileError, compare_legs as legs_of, counts, evaluate, read_questions
+    from .evaluation import QuestionFileError, counts, evaluate, read_questions
+    from .evaluation import compare_legs as legs_of
 
     settings = get_settings()
     try:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .answer import Answer, Citation
 from .config import Settings
 from .prompts import load_prompt
 from .retriever import DocHit
+from .safety import strip_instructions
 from .store import ChunkStore, DocMeta
 from .text import default_analyzer, normalize, split_sentences
 
@@ -31,6 +33,7 @@ _TRAILING_CITE = re.compile(r"([。！？；])((?:\[\d{1,2}\])+)")
 # Values a sentence may only state if its source states them too: phones, numbers with units, dates.
 _VALUE = re.compile(r"\d[\d\-—–.:：/]*\d|\d")
 _NOT_COVERED = "现有资料中没有找到相关内容"
+_SENTENCE_END = re.compile(r"[。！？；\n]((?:\[\d{1,2}\])*)")
 
 
 @dataclass(frozen=True)
@@ -62,25 +65,56 @@ class LLMGenerator:
         self.model = settings.llm_model
 
     # -- answering ------------------------------------------------------------------------------------------
-    def answer(self, question: str, hits: list[DocHit], store: ChunkStore, fields: list[str] = ()) -> Answer | None:
-        """A verified LLM answer, or None when the caller should use the offline composer."""
+    def answer(
+        self, question: str, hits: list[DocHit], store: ChunkStore, fields: list[str] = (),
+        on_delta: Callable[[str], None] | None = None,
+    ) -> Answer | None:
+        """A verified LLM answer, or None when the caller should use the offline composer.
+
+        With ``on_delta`` the reply is streamed: each sentence is passed on as soon as it has arrived and
+        passed verification. If the reply later turns out untrustworthy, None is returned all the same and
+        the caller must tell its listener to discard what it was shown."""
         sources = build_sources(hits, store, fields)
         if not sources:
             return None
         system = load_prompt(self._prompts, "system")
         user = load_prompt(self._prompts, "answer")
         listing = "\n\n".join(f"[{s.n}] 《{s.doc.title}》{s.section}\n{s.text}" for s in sources)
+        messages = self._messages(system.text, user.format(sources=listing, question=question))
+        verifier = Verifier(sources)
         try:
-            reply = self._invoke(system.text, user.format(sources=listing, question=question))
+            if on_delta is None:
+                for piece in sentence_pieces(self._text(self._llm.invoke(messages)), final=True)[0]:
+                    verifier.feed(piece)
+            else:
+                self._stream(messages, verifier, on_delta)
+        except Untrusted:
+            return None
         except Exception as exc:  # noqa: BLE001 - timeouts, HTTP errors, bad JSON: all mean "fall back"
             log.warning("LLM failed, falling back to the composer: %s", type(exc).__name__)
             return None
-        verified = verify(reply, sources)
+        verified = verifier.result()
         if verified is None:
             return None
         text, citations = verified
         return Answer(question=question, text=text, status="answered", citations=citations,
                       path=f"llm:{self.model}:{system.label}+{user.label}")
+
+    def _stream(self, messages: list, verifier: "Verifier", on_delta: Callable[[str], None]) -> None:
+        buffer = ""
+        for chunk in self._llm.stream(messages):
+            buffer += self._text(chunk)
+            pieces, buffer = sentence_pieces(buffer)
+            for piece in pieces:
+                if verifier.declined:
+                    return
+                shown = verifier.feed(piece)
+                if shown and not verifier.declined:
+                    on_delta(shown)
+        for piece in sentence_pieces(buffer, final=True)[0]:
+            shown = verifier.feed(piece)
+            if shown and not verifier.declined:
+                on_delta(shown)
 
     def rewrite(self, subject_title: str, question: str) -> str | None:
         """A follow-up rewritten into a standalone question, or None (the caller then resolves it itself)."""
@@ -94,10 +128,17 @@ class LLMGenerator:
         return rewritten[:200] or None
 
     def _invoke(self, system: str | None, user: str) -> str:
+        return self._text(self._llm.invoke(self._messages(system, user)))
+
+    @staticmethod
+    def _messages(system: str | None, user: str) -> list:
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        messages = ([SystemMessage(system)] if system else []) + [HumanMessage(user)]
-        content = self._llm.invoke(messages).content
+        return ([SystemMessage(system)] if system else []) + [HumanMessage(user)]
+
+    @staticmethod
+    def _text(message) -> str:
+        content = message.content
         return content if isinstance(content, str) else str(content)
 
 
@@ -115,56 +156,118 @@ def build_sources(hits: list[DocHit], store: ChunkStore, fields: list[str] = ())
             chunks = store.get_chunks(chunk_ids)
             picked = [chunks[c] for c in chunk_ids if c in chunks] or store.chunks_of(h.doc.doc_id)[:2]
         for chunk in picked[:2]:
-            sources.append(Source(len(sources) + 1, h.doc, chunk.section, chunk.text[:SOURCE_CHARS]))
+            text = without_instructions(chunk.text, h.doc.doc_id)
+            if text:
+                sources.append(Source(len(sources) + 1, h.doc, chunk.section, text[:SOURCE_CHARS]))
     return sources
 
 
-def verify(reply: str, sources: list[Source]) -> tuple[str, list[Citation]] | None:
-    """Keep the supported sentences of ``reply`` with renumbered citations, or None if it cannot be trusted."""
-    if not reply.strip() or _NOT_COVERED in reply:
-        return None
-    by_number = {s.n: s for s in sources}
-    analyzer = default_analyzer()
-    kept: list[tuple[str, list[int]]] = []
-    claims = 0
-    # "……电话是020-1234。[1]": a marker after the full stop belongs to the sentence before it.
-    reply = _TRAILING_CITE.sub(r"\2\1", reply)
-    for sentence in (p for line in reply.splitlines() for p in split_sentences(line)):
+def without_instructions(text: str, doc_id: str = "") -> str:
+    """Defence in depth for indexes built before ingestion screened documents (see ``safety``)."""
+    clean, dropped = strip_instructions(text)
+    if dropped:
+        log.warning("dropped %d instruction-like sentence(s) from document %s before prompting", dropped, doc_id)
+    return clean.strip()
+
+
+def sentence_pieces(buffer: str, final: bool = False) -> tuple[list[str], str]:
+    """Split streamed text into complete sentences and the unfinished rest.
+
+    A sentence is complete once its end mark and any citation markers right after it ("…。[1][2]") have
+    arrived and something else follows; at the end of the stream everything left is complete."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(buffer):
+        after = buffer[match.end():]
+        if not after or after.startswith("["):
+            break  # its citation markers may still be on the way
+        pieces.append(buffer[start:match.end()])
+        start = match.end()
+    rest = buffer[start:]
+    if final and rest.strip():
+        return pieces + [rest], ""
+    return pieces, rest
+
+
+class Untrusted(ValueError):
+    """The reply cited a source it was not given: nothing in it can be trusted."""
+
+
+class Verifier:
+    """Checks a reply sentence by sentence, so a streamed reply can be shown as each sentence passes."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self._by_number = {s.n: s for s in sources}
+        self._analyzer = default_analyzer()
+        self._renumber: dict[int, int] = {}
+        self.citations: list[Citation] = []
+        self.kept: list[str] = []
+        self.claims = 0
+        self.declined = False
+
+    def feed(self, piece: str) -> str:
+        """The verified, renumbered text of ``piece`` (possibly empty). Raises ``Untrusted``."""
+        if _NOT_COVERED in piece:
+            self.declined = True
+        # "……电话是020-1234。[1]": a marker after the full stop belongs to the sentence before it.
+        piece = _TRAILING_CITE.sub(r"\2\1", piece)
+        out = []
+        for sentence in (p for line in piece.splitlines() for p in split_sentences(line)):
+            kept = self._check(sentence)
+            if kept:
+                out.append(kept)
+        self.kept.extend(out)
+        return "".join(out)
+
+    def result(self) -> tuple[str, list[Citation]] | None:
+        if self.declined or not self.kept or len(self.kept) * 2 < self.claims:
+            return None  # the model declined, or most of what it said is unsupported: use the composer
+        return "".join(self.kept), self.citations
+
+    def _check(self, sentence: str) -> str | None:
+        by_number = self._by_number
         cited = [int(n) for n in _CITE.findall(sentence)]
         bare = _CITE.sub("", sentence).strip()
         if not bare:
-            continue
+            return None
         if any(n not in by_number for n in cited):
             log.warning("LLM cited a source it was not given: %s", cited)
-            return None  # a made-up reference: nothing in this reply can be trusted
-        words = {w for w in analyzer.content_terms(bare)}
+            raise Untrusted(str(cited))
+        words = set(self._analyzer.content_terms(bare))
         if not words and not _VALUE.search(bare):
-            continue  # "您好。" and the like: no claim, nothing to keep
-        claims += 1
+            return None  # "您好。" and the like: no claim, nothing to keep
+        self.claims += 1
         if not cited:
-            continue  # a claim without a source is dropped
+            return None  # a claim without a source is dropped
         titles = normalize(" ".join(by_number[n].doc.title for n in cited))
         evidence = normalize(" ".join(f"{by_number[n].section} {by_number[n].text}" for n in cited))
         values_ok = all(v in evidence for v in _VALUE.findall(normalize(bare)))
         # Words of the item's title only say what the sentence is about; the claim is in the other words.
         claim = {w for w in words if w not in titles}
         support = sum(1 for w in claim if w in evidence) / len(claim) if claim else 1.0
-        if values_ok and support >= MIN_SUPPORT:
-            kept.append((bare, cited))
-    if not kept or len(kept) * 2 < claims:
-        return None  # most of what the model said is unsupported: use the composer instead
-    renumber: dict[int, int] = {}
-    citations: list[Citation] = []
-    lines = []
-    for sentence, cited in kept:
+        if not (values_ok and support >= MIN_SUPPORT):
+            return None
         marks = []
         for n in cited:
-            if n not in renumber:
-                renumber[n] = len(renumber) + 1
+            if n not in self._renumber:
+                self._renumber[n] = len(self._renumber) + 1
                 s = by_number[n]
-                citations.append(Citation(renumber[n], s.doc.doc_id, s.doc.title, s.section, s.doc.source_url,
-                                          s.text[:160], s.doc.region, s.doc.doc_type))
-            marks.append(f"[{renumber[n]}]")
-        body, end = (sentence[:-1], sentence[-1]) if sentence[-1] in "。！？；" else (sentence, "")
-        lines.append(f"{body}{''.join(dict.fromkeys(marks))}{end}")
-    return "".join(lines), citations
+                self.citations.append(Citation(self._renumber[n], s.doc.doc_id, s.doc.title, s.section,
+                                               s.doc.source_url, s.text[:160], s.doc.region, s.doc.doc_type))
+            marks.append(f"[{self._renumber[n]}]")
+        body, end = (bare[:-1], bare[-1]) if bare[-1] in "。！？；" else (bare, "")
+        return f"{body}{''.join(dict.fromkeys(marks))}{end}"
+
+
+def verify(reply: str, sources: list[Source]) -> tuple[str, list[Citation]] | None:
+    """Keep the supported sentences of ``reply`` with renumbered citations, or None if it cannot be trusted."""
+    if not reply.strip():
+        return None
+    verifier = Verifier(sources)
+    pieces, _ = sentence_pieces(reply, final=True)
+    try:
+        for piece in pieces:
+            verifier.feed(piece)
+    except Untrusted:
+        return None
+    return verifier.result()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from .config import Settings
 from .dense import DenseIndex
 from .documents import Document, LoadError
 from .embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
+from .safety import strip_instructions
 from .sparse import SparseIndex
 from .store import ChunkStore, DocMeta, StoredChunk
 from .text import Analyzer, default_analyzer
@@ -42,6 +43,8 @@ class IngestReport:
     vectors_embedded: int = 0
     seconds: float = 0.0
     errors: list[LoadError] = field(default_factory=list)
+    # Documents that addressed the assistant ("忽略之前的指令…"): the sentences were cut, the rest indexed.
+    warnings: list[LoadError] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -113,7 +116,7 @@ class Index:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as pool:
             pending: tuple[list[_Prepared], Future] | None = None
             for start in range(0, len(todo) + BATCH_DOCS, BATCH_DOCS):
-                batch = todo[start : start + BATCH_DOCS]
+                batch = [self._screen(doc, report) for doc in todo[start : start + BATCH_DOCS]]
                 prepared = [self._prepare(doc) for doc in batch]
                 future = pool.submit(self._embed, prepared) if prepared else None
                 if pending is not None:
@@ -132,6 +135,15 @@ class Index:
         self.version += 1
         report.seconds = time.perf_counter() - started
         return report
+
+    @staticmethod
+    def _screen(doc: Document, report: IngestReport) -> Document:
+        body, dropped = strip_instructions(doc.body)
+        if not dropped:
+            return doc
+        report.warnings.append(LoadError(doc.path or doc.doc_id, f"{dropped} sentence(s) addressed to the assistant "
+                                         "were removed (possible prompt injection); check the source"))
+        return replace(doc, body=body)
 
     def _prepare(self, doc: Document) -> "_Prepared":
         chunks = chunk_document(doc, dense_scope=self.settings.dense_scope)

@@ -38,7 +38,7 @@ class SessionStore(Protocol):
     def save(self, session: Session) -> None: ...
 
 
-def _new_id() -> str:
+def new_session_id() -> str:
     return uuid.uuid4().hex
 
 
@@ -57,7 +57,7 @@ class MemorySessionStore:
         with self._lock:
             if session_id and session_id in self._sessions:
                 return self._sessions[session_id]
-            session = Session(session_id or _new_id())
+            session = Session(session_id or new_session_id())
             if len(self._sessions) >= self._limit:
                 self._sessions.pop(next(iter(self._sessions)))
             self._sessions[session.session_id] = session
@@ -91,7 +91,7 @@ class SqliteSessionStore:
                 ).fetchone()
             if row and time.time() - row[1] <= self.ttl:
                 return Session(**json.loads(row[0]))
-        return Session(session_id or _new_id())
+        return Session(session_id or new_session_id())
 
     def save(self, session: Session) -> None:
         now = time.time()

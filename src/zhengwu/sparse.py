@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections import Counter
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 import bm25s

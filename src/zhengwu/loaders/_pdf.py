@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from pypdf import PdfReader
-from pypdf import PasswordType
+from pypdf import PasswordType, PdfReader
 
 from zhengwu.documents import Document
 from zhengwu.loaders._common import LoadFailure, clean_line, clean_text

@@ -19,8 +19,7 @@ import click
 import yaml
 from tqdm import tqdm
 
-from zhengwu.sources import GeneratedFile
-from zhengwu.sources import gd_guides, laws
+from zhengwu.sources import GeneratedFile, gd_guides, laws
 
 __all__ = ["BuildReport", "SourceDataError", "build_corpus", "corpus"]
 

@@ -1,7 +1,7 @@
 """The HTTP service: a thin FastAPI adapter over one ``Assistant``.
 
     POST /api/v1/chat            JSON answer (text, status, citations, session id, latency)
-    POST /api/v1/chat/stream     the same answer as Server-Sent Events: ``delta`` pieces, then ``done``
+    POST /api/v1/chat/stream     the same answer as Server-Sent Events: ``delta`` pieces (``reset``), ``done``
     GET  /healthz, /readyz       liveness, and "the index is loaded"
     GET  /api/v1/admin/stats     } staff only: Authorization: Bearer $ZHENGWU_ADMIN_TOKEN
     POST /api/v1/admin/reindex   }
@@ -20,7 +20,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..answer import Answer
 from ..assistant import Assistant, UserContext
 from ..config import Settings, get_settings
-from ..sessions import SqliteSessionStore, valid_session_id
+from ..sessions import SqliteSessionStore, new_session_id, valid_session_id
 from .models import AnswerOut, ChatIn, ErrorOut, StatsOut
 from .ratelimit import RateLimiter
 
@@ -78,8 +78,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     limiter = RateLimiter(settings.rate_limit_per_minute)
     # Answering is CPU work under the GIL: two at a time per worker, the rest wait in order. Forty threads
     # contending for one interpreter lock make the slowest answers much slower (load_benchmark.py, 20
-    # clients, 2 workers: p95 456 ms unbounded, 277-328 ms with 2, 376 ms with 1).
-    answering = asyncio.Semaphore(2)
+    # clients, 2 workers: p95 456 ms unbounded, 277-328 ms with 2, 376 ms with 1). With an LLM most of an
+    # answer's time is spent waiting for the model, so more may wait at once.
+    answering = asyncio.Semaphore(16 if settings.llm_base_url else 2)
     reindex_lock = threading.Lock()
 
     def the_assistant() -> Assistant:
@@ -129,13 +130,14 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)
 
     # -- chat ---------------------------------------------------------------------------------------------
-    def ask(body: ChatIn, request: Request, header_session: str | None) -> Answer:
+    def session_of(body: ChatIn, request: Request, header_session: str | None) -> str | None:
         session = body.session_id or header_session or request.cookies.get(SESSION_COOKIE)
-        if not valid_session_id(session):
-            session = None
+        return session if valid_session_id(session) else None
+
+    def ask(body: ChatIn, session: str | None, on_delta=None) -> Answer:
         user = UserContext(region=body.region) if body.region else None
         try:
-            return the_assistant().ask(body.question, session=session, user=user)
+            return the_assistant().ask(body.question, session=session, user=user, on_delta=on_delta)
         except HTTPException:
             raise
         except Exception:  # noqa: BLE001 - a bug must not become a 500 for the citizen
@@ -159,7 +161,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     ) -> AnswerOut:
         """Ask one question; the answer cites its sources. Send back `session_id` for follow-ups."""
         async with answering:
-            answer = await run_in_threadpool(ask, body, request, x_session_id)
+            answer = await run_in_threadpool(ask, body, session_of(body, request, x_session_id))
         with_cookie(response, answer.session_id)
         return AnswerOut.from_answer(answer)
 
@@ -174,12 +176,48 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         body: ChatIn, request: Request, x_session_id: str | None = Header(default=None)
     ) -> StreamingResponse:
         """The same answer as Server-Sent Events: `delta` events with pieces of text as they are ready, then
-        one `done` event carrying the whole answer (citations, status, session id)."""
-        async with answering:
-            answer = await run_in_threadpool(ask, body, request, x_session_id)
-        response = StreamingResponse(_events(answer), media_type="text/event-stream",
+        one `done` event carrying the whole answer (citations, status, session id). With an LLM configured,
+        each verified sentence goes out as the model writes it; should the reply fail verification later, a
+        `reset` event tells the client to discard the pieces shown so far, and the composer's answer follows."""
+        # The cookie goes out with the headers, before the answer exists: fix the session id now.
+        session = session_of(body, request, x_session_id) or new_session_id()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+
+        def on_delta(text: str) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, ("delta", text))
+
+        async def answer_it() -> None:
+            async with answering:
+                answer = await run_in_threadpool(ask, body, session, on_delta)
+            queue.put_nowait(("answer", answer))
+
+        # Runs to the end even if the client goes away: the turn is still recorded in the session.
+        task = asyncio.create_task(answer_it())
+
+        async def events() -> AsyncIterator[str]:
+            streamed = 0
+            while True:
+                kind, value = await queue.get()
+                if kind == "delta":
+                    streamed += 1
+                    yield _sse("delta", {"text": value})
+                    continue
+                answer: Answer = value
+                if not answer.path.startswith("llm"):
+                    if streamed:
+                        yield _sse("reset", {})
+                    for piece in _PIECE.findall(answer.text):
+                        if piece:
+                            yield _sse("delta", {"text": piece})
+                yield _sse("done", AnswerOut.from_answer(answer).model_dump())
+                return
+
+        response = StreamingResponse(events(), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        with_cookie(response, answer.session_id)
+        state.setdefault("tasks", set()).add(task)
+        task.add_done_callback(state["tasks"].discard)
+        with_cookie(response, session)
         return response
 
     # -- health -------------------------------------------------------------------------------------------
@@ -241,6 +279,7 @@ def _reindex(assistant: Assistant, settings: Settings) -> dict:
         "added": report.added, "updated": report.updated, "unchanged": report.unchanged, "removed": report.removed,
         "vectors_embedded": report.vectors_embedded, "seconds": round(report.seconds, 1),
         "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
+        "warnings": [{"path": e.path, "reason": e.reason} for e in report.warnings],
     }
 
 
@@ -248,10 +287,3 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _events(answer: Answer) -> Iterator[str]:
-    """The composer answers at once; the text still goes out sentence by sentence so a channel can show it
-    as it comes (an LLM generator later streams real tokens through the same events)."""
-    for piece in _PIECE.findall(answer.text):
-        if piece:
-            yield _sse("delta", {"text": piece})
-    yield _sse("done", AnswerOut.from_answer(answer).model_dump())

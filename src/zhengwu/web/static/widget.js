@@ -489,13 +489,13 @@
   }
 
   /** Ask over SSE; onDelta(piece) for each piece. Resolves with the final answer JSON. */
-  async function askStream(payload, onDelta) {
+  async function askStream(payload, onDelta, onReset) {
     var resp = await post('/api/v1/chat/stream', payload);
     if (resp.status === 404 || resp.status === 405) return askPlain(payload);
     if (!resp.ok) throw await httpError(resp);
     var type = resp.headers.get('Content-Type') || '';
     if (type.indexOf('application/json') >= 0) return resp.json();
-    if (!resp.body || !resp.body.getReader) return handleBlocks(await resp.text(), onDelta, true);
+    if (!resp.body || !resp.body.getReader) return handleBlocks(await resp.text(), onDelta, true, onReset);
 
     var reader = resp.body.getReader();
     var decoder = new TextDecoder('utf-8');
@@ -509,23 +509,25 @@
       if (cut < 0) continue;
       var complete = buffer.slice(0, cut);
       buffer = buffer.slice(cut + 2);
-      var final = handleBlocks(complete, onDelta, false);
+      var final = handleBlocks(complete, onDelta, false, onReset);
       if (final) {
         try { reader.cancel(); } catch (e) { /* already closed */ }
         return final;
       }
     }
     buffer += decoder.decode();
-    return handleBlocks(buffer.replace(/\r\n?/g, '\n'), onDelta, true);
+    return handleBlocks(buffer.replace(/\r\n?/g, '\n'), onDelta, true, onReset);
   }
 
-  /** Handle complete SSE blocks; returns the final answer on `done`, throws on `error`. */
-  function handleBlocks(text, onDelta, atEnd) {
+  /** Handle complete SSE blocks; returns the final answer on `done`, throws on `error`. `reset` means the
+   *  pieces shown so far failed verification: discard them, the grounded answer follows. */
+  function handleBlocks(text, onDelta, atEnd, onReset) {
     var blocks = text.split(/\n\n+/);
     for (var i = 0; i < blocks.length; i++) {
       var ev = parseEvent(blocks[i]);
       if (!ev) continue;
       if (ev.event === 'delta' && ev.data && typeof ev.data.text === 'string') onDelta(ev.data.text);
+      else if (ev.event === 'reset') { if (onReset) onReset(); }
       else if (ev.event === 'done') return ev.data;
       else if (ev.event === 'error') {
         var said = ev.data && typeof ev.data.message === 'string' ? ev.data.message : '';
@@ -589,7 +591,10 @@
 
     try {
       var payload = { question: question, session_id: state.sessionId || null, region: config.region };
-      var answer = await askStream(payload, onDelta);
+      var answer = await askStream(payload, onDelta, function () {
+        streamed = '';
+        if (live) live.textContent = '';
+      });
       if (!answer || typeof answer.text !== 'string') throw new HttpError(0, '抱歉，收到的回答格式不正确，请稍后再试。');
       if (answer.session_id) state.sessionId = answer.session_id;
       var citations = Array.isArray(answer.citations) ? answer.citations : [];
