@@ -135,6 +135,14 @@ HELP = {
     ("corpus",): ["corpus", "build"],
     ("serve",): ["HTTP service", "ZHENGWU_ADMIN_TOKEN", "--workers"],
     ("corpus", "build"): ["Markdown corpus"],
+    ("history",): ["Service history", "import"],
+    ("history", "import"): [".csv", ".jsonl", "GB18030", "--dry-run"],
+    ("users",): ["export", "delete", "consent"],
+    ("users", "export"): ["JSON", "--channel", "--user-id"],
+    ("users", "delete"): ["Erase", "--yes"],
+    ("reminders",): ["Expiry reminders", "run"],
+    ("reminders", "run"): ["--within", "--today", "cron"],
+    ("privacy",): ["Retention", "purge"],
 }
 
 

@@ -31,6 +31,9 @@ class Answer:
     retrieved: list[str] = field(default_factory=list)  # ranked document ids, for evaluation and review
     latency_ms: float = 0.0
     path: str = "composer"  # what produced the text: "composer", or "llm:<model>:<prompt versions>"
+    # Personal uses that shaped this answer (consent given): "region", "next_steps", "materials", "status",
+    # "suggestions". Empty for everyone else.
+    personal: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

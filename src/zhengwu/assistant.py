@@ -6,6 +6,7 @@ may answer, retrieve, check that the evidence really covers the question, then c
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,25 +16,44 @@ from .compose import compose
 from .config import Settings, get_settings
 from .documents import NATIONAL
 from .index import Index
+from .personalise import (
+    HOW_TO_CHECK,
+    NEXT_STEP_QUESTION,
+    STATUS_QUESTION,
+    SUGGEST_QUESTION,
+    PersonalContext,
+    load_personaliser,
+)
+from .privacy import mask_pii
 from .query import Analysis, analyse, canonical_region, detect_fields, region_chain
 from .retriever import DocHit, Filters, Retriever
 from .sessions import MemorySessionStore, Session, SessionStore
 from .text import han_ratio, looks_english, normalize
 
 MIN_COVERAGE = 0.15
+log = logging.getLogger("zhengwu.assistant")
 
 
 @dataclass
 class UserContext:
-    """What a channel knows about the asker. ``region`` is honoured only as the user's stated place."""
+    """What a channel knows about the asker. ``region`` is honoured only as the user's stated place.
+
+    ``personal`` is set only when the user consented to personalisation (PIPL): their profile region, tags
+    and service history. Without it the assistant gives everyone the same grounded answer."""
 
     region: str | None = None
     profile: dict = field(default_factory=dict)
+    personal: PersonalContext | None = None
 
 
 class Assistant:
     def __init__(
-        self, settings: Settings | None = None, *, index: Index | None = None, sessions: SessionStore | None = None
+        self,
+        settings: Settings | None = None,
+        *,
+        index: Index | None = None,
+        sessions: SessionStore | None = None,
+        people=None,
     ) -> None:
         self.settings = settings or get_settings()
         self.index = index or Index(self.settings)
@@ -42,6 +62,8 @@ class Assistant:
         )
         self.sessions: SessionStore = sessions or MemorySessionStore()
         self.generator = _make_generator(self.settings)
+        self.personaliser = load_personaliser(self.settings.corpus_dir, self.index.store, self.index.documents)
+        self.people = people  # the personal-data store: conversation turns are logged there (masked)
 
     # -- public API ----------------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -51,6 +73,7 @@ class Assistant:
     def ask(
         self, question: str, session: str | None = None, user: UserContext | dict | None = None,
         on_delta: Callable[[str], None] | None = None,
+        channel: str = "web",
     ) -> Answer:
         """Answer one question. ``on_delta`` receives verified sentences of an LLM answer as they stream in;
         if the final answer does not come from the LLM (``answer.path``), what it received is void."""
@@ -59,6 +82,8 @@ class Assistant:
         if isinstance(user, dict):
             user = UserContext(region=user.get("region"), profile=user)
         user = user or UserContext()
+        if not user.region and user.personal and user.personal.region:
+            user.region = user.personal.region  # the consenting user's home region steers retrieval
         if user.region:
             state.region = user.region
         elif state.region:
@@ -68,6 +93,13 @@ class Assistant:
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         state.record(answer.status)
         self.sessions.save(state)
+        if self.people is not None:
+            personal_id = user.personal.user_id if user.personal else None
+            try:
+                self.people.log_turn(state.session_id, personal_id, channel, answer.question, answer.text,
+                                     answer.status)
+            except Exception:  # noqa: BLE001 - a log write must never cost the citizen the answer
+                log.exception("could not log the conversation turn")
         return answer
 
     # -- steps ---------------------------------------------------------------------------------------------
@@ -78,6 +110,11 @@ class Assistant:
         problem = self._input_problem(cleaned)
         if problem:
             return problem
+        # An ID or mobile number never helps retrieval; masked here, it reaches no prompt, log or transcript.
+        cleaned = mask_pii(cleaned)
+        personal = self._personal_question(cleaned, user)
+        if personal is not None:
+            return personal
         analysis = analyse(cleaned)
         if analysis.personal_lookup:
             return self._refuse(
@@ -140,6 +177,10 @@ class Assistant:
             answer = compose(cleaned, hits, self.index.store, fields=fields, same_item=same_item)
         answer.retrieved = retrieved
         top = same_item[0] if same_item else hits[0]
+        if user.personal and self.personaliser:
+            self.personaliser.decorate(answer, top.doc, fields, user.personal)
+            if user.personal.region and prefer and prefer == canonical_region(user.personal.region):
+                answer.personal.insert(0, "region")
         if top.doc.doc_type == "service_guide":
             state.subject, state.subject_title = top.doc.doc_id, top.doc.title
         else:
@@ -157,6 +198,36 @@ class Assistant:
             if name:
                 text = text.replace(normalize(name), " ")
         return detect_fields(text)
+
+    def _personal_question(self, text: str, user: UserContext) -> Answer | None:
+        """Questions only the asker's own data answers: their applications' status, their next steps,
+        suggestions for them. Without consent and a linked identity the citizen is told how to get there."""
+        if "我" not in text:
+            return None
+        if STATUS_QUESTION.search(text) and not HOW_TO_CHECK.search(text):
+            if user.personal and user.personal.linked and self.personaliser:
+                return self.personaliser.status_answer(text, user.personal)
+            return Answer(
+                question=text, status="clarify", reason="needs_consent",
+                text="查询本人的办件进度，需要先在本渠道绑定身份并同意使用您的办件记录（发送“开启个性化”了解详情）。"
+                "您也可以登录政务服务网“我的办件”查询，或拨打 "
+                f"{self.settings.hotline} 政务服务便民热线。",
+            )
+        if not (user.personal and self.personaliser):
+            return None
+        if NEXT_STEP_QUESTION.search(text):
+            return self.personaliser.next_step_answer(text, user.personal)
+        if SUGGEST_QUESTION.search(text) and user.personal.tags:
+            return self.personaliser.suggestion_answer(text, user.personal, self._suggest_doc(user))
+        return None
+
+    def _suggest_doc(self, user: UserContext):
+        def retrieve(query: str):
+            filters, _ = self._filters(analyse(query), user, self.index.regions())
+            hits = self.retriever.retrieve(query, filters, k=1)
+            return hits[0].doc if hits and hits[0].title >= 0.5 else None
+
+        return retrieve
 
     def _input_problem(self, text: str) -> Answer | None:
         if not text:

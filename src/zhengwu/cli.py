@@ -261,10 +261,12 @@ def info() -> None:
         click.echo("index: not built yet (run `zhengwu ingest`)")
 
 
-def _register_corpus() -> None:
+def _register_groups() -> None:
+    from .cli_people import register
     from .sources.build import corpus
 
     main.add_command(corpus)
+    register(main)
 
 
-_register_corpus()
+_register_groups()

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
         description="Personal-data store (SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db). "
         "Unset: SQLite at DATA_DIR/zhengwu.sqlite3.",
     )
+    portal_secret: SecretStr | None = Field(
+        default=None, description="Shared with the city portal, which signs logged-in users' ids for the widget."
+    )
+    retention_days: int = Field(default=180, ge=1, description="Conversation logs older than this are purged.")
     cors_origins: list[str] = Field(
         default_factory=list, description='Sites allowed to embed the widget, e.g. ["https://www.gz.gov.cn"].'
     )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 
-from .query import INJECTION
 from .text import split_sentences
 
-# The question-side pattern plus imperatives addressed to the assistant or about "the user".
+# Narrower than the question-side pattern: laws speak of 越狱 and 扮演军人角色, and of notifying 用户; only text
+# that talks to a model counts. ``tests/test_safety.py`` checks that no shipped document matches.
 ADDRESSES_ASSISTANT = re.compile(
-    INJECTION.pattern
-    + r"|(告诉|回复|回答|通知)(用户|市民|提问者)|(assistant|AI|模型|助手|机器人)\s*(必须|应当|应该|请)",
+    r"忽略.{0,8}(指令|提示|规则|设定|instructions)|(系统|你的)(提示词|指令|设定)|提示词|system\s*prompt"
+    r"|ignore\s+(all\s+)?(previous|prior|above)|jailbreak|越狱模式|开发者模式|你现在是|扮演.{0,8}(AI|助手|模型|机器人)"
+    r"|(告诉|回复|回答)(用户|提问者)|(assistant|AI|语言模型|助手|机器人)\s*(必须|应当|应该|请)",
     re.IGNORECASE,
 )
 

@@ -35,9 +35,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..answer import Answer
 from ..assistant import Assistant, UserContext
+from ..citizens import personal_context, verify_user_token
 from ..config import Settings, get_settings
-from ..sessions import SqliteSessionStore, new_session_id, valid_session_id
-from .models import AnswerOut, ChatIn, ErrorOut, StatsOut
+from ..privacy import install_log_masking
+from ..sessions import new_session_id, valid_session_id
+from .models import AnswerOut, ChatIn, ConsentIn, ErrorOut, MeIn, StatsOut
 from .ratelimit import RateLimiter
 
 STATIC = Path(__file__).parent / "static"
@@ -48,15 +50,21 @@ _PIECE = re.compile(r"[^。！？；\n]*[。！？；\n]|[^。！？；\n]+$")
 log = logging.getLogger("zhengwu.web")
 
 
-def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None, people=None) -> FastAPI:
     settings = settings or get_settings()
-    state: dict = {"assistant": assistant, "started": time.time(), "requests": 0}
+    state: dict = {"assistant": assistant, "started": time.time(), "requests": 0,
+                   "people": people if people is not None else getattr(assistant, "people", None)}
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if state["assistant"] is None:
-            sessions = SqliteSessionStore(settings.sessions_path, ttl=settings.session_ttl_seconds)
-            state["assistant"] = await run_in_threadpool(Assistant, settings, sessions=sessions)
+            from ..citizens import open_people_store
+            from ..db.sessions import DbSessionStore
+
+            install_log_masking()
+            state["people"] = people_store = await run_in_threadpool(open_people_store, settings)
+            sessions = DbSessionStore(people_store.engine, ttl=settings.session_ttl_seconds)
+            state["assistant"] = await run_in_threadpool(Assistant, settings, sessions=sessions, people=people_store)
         await run_in_threadpool(state["assistant"].warm_up)
         yield
 
@@ -135,7 +143,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return session if valid_session_id(session) else None
 
     def ask(body: ChatIn, session: str | None, on_delta=None) -> Answer:
-        user = UserContext(region=body.region) if body.region else None
+        user = UserContext(region=body.region, personal=personal_of(body))
         try:
             return the_assistant().ask(body.question, session=session, user=user, on_delta=on_delta)
         except HTTPException:
@@ -148,6 +156,58 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 status="refused",
                 reason="internal_error",
             )
+
+    def personal_of(body: ChatIn):
+        """The consenting portal user's context; None for anonymous citizens and for 不使用个性化."""
+        people = state["people"]
+        if not (body.personalise and body.user_token and people is not None and settings.portal_secret):
+            return None
+        user_id = portal_user(body.user_token, create=False)
+        return personal_context(people, user_id) if user_id is not None else None
+
+    def portal_user(token: str, create: bool = True) -> int | None:
+        if settings.portal_secret is None or state["people"] is None:
+            return None
+        external_id = verify_user_token(settings.portal_secret.get_secret_value(), token)
+        if external_id is None:
+            return None
+        return state["people"].user_for("web", f"portal:{external_id}", create=create)
+
+    def me(body: MeIn) -> int:
+        if state["people"] is None or settings.portal_secret is None:
+            raise HTTPException(404, detail={"message": "本服务未开通个人信息功能。",
+                                             "detail": "personal data API disabled: set ZHENGWU_PORTAL_SECRET"})
+        user_id = portal_user(body.user_token)
+        if user_id is None:
+            raise HTTPException(401, detail={"message": "登录已失效，请重新登录后再试。",
+                                             "detail": "invalid or expired user token"})
+        return user_id
+
+    @app.post("/api/v1/me/consent", tags=["personal data"], dependencies=[Depends(rate_limited)])
+    async def my_consent(body: ConsentIn) -> dict:
+        """Grant or withdraw consent to personalisation and to reminders; returns the current state."""
+        user_id = await run_in_threadpool(me, body)
+        people = state["people"]
+        for kind, value in (("personalisation", body.personalisation), ("reminders", body.reminders)):
+            if value is not None:
+                await run_in_threadpool(people.set_consent, user_id, kind, value)
+        profile = await run_in_threadpool(people.profile, user_id)
+        return {k: {"granted": c.granted, "at": c.at.isoformat() if c.at else None} for k, c in profile.consents.items()}
+
+    @app.post("/api/v1/me/export", tags=["personal data"], dependencies=[Depends(rate_limited)])
+    async def my_export(body: MeIn) -> JSONResponse:
+        """Everything stored about the logged-in citizen (PIPL Art. 45)."""
+        user_id = await run_in_threadpool(me, body)
+        await run_in_threadpool(state["people"].audit, "self", "export", user_id)
+        data = await run_in_threadpool(state["people"].export, user_id)
+        return JSONResponse(json.loads(json.dumps(data, ensure_ascii=False, default=str)))
+
+    @app.post("/api/v1/me/delete", tags=["personal data"], dependencies=[Depends(rate_limited)])
+    async def my_delete(body: MeIn) -> dict:
+        """Erase the logged-in citizen's profile, history, sessions and conversation logs (PIPL Art. 47)."""
+        user_id = await run_in_threadpool(me, body)
+        counts = await run_in_threadpool(state["people"].delete, user_id, "self")
+        return {"deleted": counts, "message": "您的个人信息已删除。"}
 
     def with_cookie(response: Response, session_id: str | None) -> None:
         if session_id:
@@ -249,6 +309,18 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return StatsOut(documents=docs, chunks=chunks, active_sessions=sessions,
                         uptime_s=round(time.time() - state["started"], 1), requests=state["requests"])
 
+    @app.post("/api/v1/admin/history", dependencies=[Depends(staff)], tags=["admin"])
+    async def import_history_api(request: Request, format: str = "csv") -> dict:
+        """Import service history: the body is a CSV or JSONL file (`?format=jsonl`), as for
+        `zhengwu history import`. Rejected rows are listed with line, field and reason."""
+        if state["people"] is None:
+            raise HTTPException(503, detail="personal-data store not configured")
+        if format not in ("csv", "jsonl"):
+            raise HTTPException(422, detail={"message": "文件格式不支持。", "detail": "format must be csv or jsonl"})
+        body = await request.body()
+        report = await run_in_threadpool(_import_history, state["people"], the_assistant(), body, format)
+        return report
+
     @app.post("/api/v1/admin/reindex", dependencies=[Depends(staff)], tags=["admin"])
     async def reindex() -> dict:
         """Re-ingest the configured corpus folder (incremental: only changed documents are re-indexed)."""
@@ -281,6 +353,24 @@ def _reindex(assistant: Assistant, settings: Settings) -> dict:
         "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
         "warnings": [{"path": e.path, "reason": e.reason} for e in report.warnings],
     }
+
+
+def _import_history(people, assistant: Assistant, body: bytes, suffix: str) -> dict:
+    import tempfile
+
+    from ..citizens import import_history
+    from ..history import read_history
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload.{suffix}"
+        path.write_bytes(body)
+        read = read_history(path)
+    doc_ids = {str(d.extra.get("item_code")): d.doc_id for d in assistant.index.documents().values()
+               if d.extra.get("item_code")}
+    report = import_history(people, read, "api:admin", doc_ids)
+    return {"inserted": report.inserted, "updated": report.updated, "users": report.users,
+            "errors": [{"line": e.line, "field": e.field, "reason": e.reason} for e in report.errors],
+            "warnings": [{"line": e.line, "field": e.field, "reason": e.reason} for e in report.warnings]}
 
 
 def _sse(event: str, data: dict) -> str:

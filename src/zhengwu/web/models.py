@@ -15,6 +15,18 @@ class ChatIn(BaseModel):
     question: str = Field(max_length=MAX_QUESTION_FIELD, description="The citizen's question, in Chinese.")
     session_id: str | None = Field(default=None, max_length=64, description="From an earlier answer.")
     region: str | None = Field(default=None, max_length=40, description="The asker's region, e.g. 广州市.")
+    user_token: str | None = Field(default=None, max_length=512,
+                                   description="A logged-in portal user, signed by the portal (see docs).")
+    personalise: bool = Field(default=True, description="false: 不使用个性化, the plain answer (PIPL Art. 24).")
+
+
+class MeIn(BaseModel):
+    user_token: str = Field(max_length=512, description="The portal-signed user token.")
+
+
+class ConsentIn(MeIn):
+    personalisation: bool | None = Field(default=None, description="个性化服务: grant (true) or withdraw (false).")
+    reminders: bool | None = Field(default=None, description="到期提醒: grant or withdraw.")
 
 
 class CitationOut(BaseModel):
@@ -35,6 +47,7 @@ class AnswerOut(BaseModel):
     session_id: str | None = None
     latency_ms: float = 0.0
     path: str = Field(default="composer", description="composer, or llm:<model>:<prompt versions>")
+    personal: list[str] = Field(default=[], description="personal uses applied (only with the user's consent)")
 
     @classmethod
     def from_answer(cls, answer: Answer) -> "AnswerOut":
@@ -46,6 +59,7 @@ class AnswerOut(BaseModel):
             session_id=answer.session_id,
             latency_ms=answer.latency_ms,
             path=answer.path,
+            personal=answer.personal,
         )
 
 

@@ -1,0 +1,1 @@
+"""zhengwu-assistant (政务助手): grounded answers about government services, with citations."""

@@ -1,0 +1,66 @@
+"""The personal-data store: users and their channel identities, consent, service history, sessions,
+conversation turns, reminders and the staff audit trail, in SQLite (default) or PostgreSQL.
+
+Typical start-up::
+
+    engine = make_engine(database_url(settings))
+    upgrade(engine)  # Alembic migrations to head; a no-op when already there
+    people = PeopleStore(engine, cipher=..., mask=...)
+    sessions = DbSessionStore(engine, ttl=settings.session_ttl_seconds)
+"""
+
+from zhengwu.db.engine import alembic_config, current_revision, database_url, make_engine, normalise_url, upgrade
+from zhengwu.db.models import (
+    AuditLog,
+    Base,
+    Consent,
+    ConversationTurn,
+    Identity,
+    Reminder,
+    ServiceRecord,
+    SessionRow,
+    User,
+)
+from zhengwu.db.people import Cipher, PeopleStore, mask_id_number, normalise_id_number
+from zhengwu.db.records import (
+    CHANNELS,
+    CONSENT_KINDS,
+    RECORD_STATUSES,
+    AuditEntry,
+    ConsentState,
+    Profile,
+    ServiceRecordData,
+    TurnData,
+)
+from zhengwu.db.sessions import DbSessionStore
+
+__all__ = [
+    "CHANNELS",
+    "CONSENT_KINDS",
+    "RECORD_STATUSES",
+    "AuditEntry",
+    "AuditLog",
+    "Base",
+    "Cipher",
+    "Consent",
+    "ConsentState",
+    "ConversationTurn",
+    "DbSessionStore",
+    "Identity",
+    "PeopleStore",
+    "Profile",
+    "Reminder",
+    "ServiceRecord",
+    "ServiceRecordData",
+    "SessionRow",
+    "TurnData",
+    "User",
+    "alembic_config",
+    "current_revision",
+    "database_url",
+    "make_engine",
+    "mask_id_number",
+    "normalise_id_number",
+    "normalise_url",
+    "upgrade",
+]

@@ -1,0 +1,121 @@
+"""Connecting to the personal-data store and bringing its schema up to date.
+
+SQLite (one file under the data directory) serves a single machine; PostgreSQL (``ZHENGWU_DATABASE_URL``)
+serves several. The schema is owned by the Alembic migrations shipped in this package, run from code at
+start-up, so a deployment needs no alembic.ini and no separate migration step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+
+from zhengwu.config import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Any constant: PostgreSQL serialises concurrent upgrades (several workers starting at once) on this lock.
+_PG_MIGRATION_LOCK = 0x7A68656E67
+
+
+def database_url(settings: Settings) -> str:
+    """The configured URL, else SQLite at DATA_DIR/zhengwu.sqlite3 (the directory is created)."""
+    if settings.database_url:
+        return settings.database_url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{settings.data_dir / 'zhengwu.sqlite3'}"
+
+
+def normalise_url(url: str | URL) -> URL:
+    """``postgres://`` and ``postgresql://`` (as Heroku-style tools write them) mean psycopg 3 here."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def redacted(url: str | URL) -> str:
+    try:
+        return normalise_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparseable database URL>"
+
+
+def _unreachable(url: str | URL, exc: sa.exc.DBAPIError) -> RuntimeError:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    return RuntimeError(f"Cannot reach the database at {redacted(url)}: {reason}")
+
+
+def make_engine(url: str | URL, *, check: bool = True, **kwargs: Any) -> Engine:
+    """An engine for ``url``; with ``check`` it connects once so a wrong URL fails now, with a clear message.
+
+    SQLite: WAL (readers never wait for the writer), foreign keys enforced (ON DELETE CASCADE is how erasure
+    reaches every table), and transactions take the write lock at BEGIN (``BEGIN IMMEDIATE``): a transaction
+    that reads and then writes would otherwise fail at once with "database is locked" when another process
+    wrote in between, instead of waiting for the busy timeout.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        connect_args.update(kwargs.pop("connect_args", {}))
+        engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = sa.create_engine(parsed, **kwargs)
+    if check:
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.DBAPIError as exc:
+            engine.dispose()
+            raise _unreachable(parsed, exc) from exc
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (see the "begin" hook).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (head); a no-op when it is already there."""
+    config = alembic_config()
+    try:
+        connection = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise _unreachable(engine.url, exc) from exc
+    with connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

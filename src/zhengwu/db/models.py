@@ -1,0 +1,179 @@
+"""Tables of the personal-data store. Portable between SQLite and PostgreSQL: JSON for lists and dicts,
+timestamps always stored as UTC.
+
+Every table that holds data about a citizen carries ``user_id`` with ON DELETE CASCADE, so erasing the user
+row erases the rest; ``sessions`` and ``conversation_turns`` may also be anonymous (``user_id`` NULL) and are
+found through their session ids. ``audit_logs.user_id`` is deliberately not a foreign key: the record that
+staff looked at, exported or erased somebody's data must survive the erasure.
+
+Constraint and index names follow ``NAMING_CONVENTION``, and the migrations spell the same names, so that
+later migrations (batch mode on SQLite rebuilds tables) can address them on every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware timestamp, stored as UTC and always read back aware (SQLite keeps no zone).
+
+    Naive datetimes are refused: whether they meant local time or UTC cannot be known afterwards.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime (e.g. datetime.now(UTC))")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _user_fk(nullable: bool = False) -> Any:
+    return mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=nullable, index=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    province: Mapped[str | None] = mapped_column(sa.String(64))
+    city: Mapped[str | None] = mapped_column(sa.String(64))
+    district: Mapped[str | None] = mapped_column(sa.String(64))
+    # Identity tags that change which services apply: 退休人员, 新生儿家庭, 个体工商户, 外来务工人员, ...
+    tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # 身份证号: ciphertext only, plus a keyed hash (blind index) to find a user by it without decrypting.
+    id_number_enc: Mapped[str | None] = mapped_column(sa.String(512))
+    id_number_hash: Mapped[str | None] = mapped_column(sa.String(128), unique=True, index=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Identity(Base):
+    """One way of reaching a user: a web session, a Telegram chat, a WeChat or WeCom open id."""
+
+    __tablename__ = "identities"
+    __table_args__ = (sa.UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consent(Base):
+    """Every grant and withdrawal is a row: the history is the proof of consent (PIPL Art. 14-15)."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    granted: Mapped[bool] = mapped_column(sa.Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServiceRecord(Base):
+    """An item the user applied for at a government service centre (办件记录)."""
+
+    __tablename__ = "service_records"
+    # A re-import of the same file updates rather than duplicates.
+    __table_args__ = (sa.UniqueConstraint("user_id", "item_code", "submitted_at"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    item_code: Mapped[str] = mapped_column(sa.String(64))  # 事项编码
+    doc_id: Mapped[str | None] = mapped_column(sa.String(255))  # the corpus document about the item
+    item_name: Mapped[str] = mapped_column(sa.String(255))
+    region: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    submitted_at: Mapped[date | None] = mapped_column(sa.Date)
+    decided_at: Mapped[date | None] = mapped_column(sa.Date)
+    materials: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    valid_until: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    source: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SessionRow(Base):
+    """A conversation session (``zhengwu.sessions.Session`` as JSON); ``updated_at`` is epoch seconds."""
+
+    __tablename__ = "sessions"
+
+    session_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    updated_at: Mapped[float] = mapped_column(sa.Double, index=True)
+    user_id: Mapped[int | None] = _user_fk(nullable=True)
+
+
+class ConversationTurn(Base):
+    """A question and its answer, already masked by the store (no 身份证号 or phone numbers in clear)."""
+
+    __tablename__ = "conversation_turns"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    user_id: Mapped[int | None] = _user_fk(nullable=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    question: Mapped[str] = mapped_column(sa.Text)
+    answer: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Reminder(Base):
+    """A reminder about a record (e.g. a licence about to expire); a sent one is never sent again."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (sa.UniqueConstraint("record_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    user_id: Mapped[int] = _user_fk()
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("service_records.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    due: Mapped[date] = mapped_column(sa.Date)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditLog(Base):
+    """Staff access to personal data (PIPL Art. 51). Holds a user id but never an identity or id number."""
+
+    __tablename__ = "audit_logs"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    user_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)  # not a FK: survives erasure
+    detail: Mapped[str] = mapped_column(sa.Text, default="")

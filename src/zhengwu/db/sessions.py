@@ -1,0 +1,88 @@
+"""Conversation sessions in the personal-data database (SQLite or PostgreSQL).
+
+Same behaviour as ``zhengwu.sessions.SqliteSessionStore``: a session silent for more than ``ttl`` seconds is
+forgotten (read as a fresh session with the same id), expired rows are swept at most once a minute on save,
+and ``count`` counts live sessions. On PostgreSQL the sessions are shared by every worker on every machine.
+A row may carry the user id of a signed-in citizen, so that erasing the citizen erases their sessions too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import asdict
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from zhengwu.db.models import SessionRow
+from zhengwu.sessions import Session
+
+SWEEP_INTERVAL_SECONDS = 60.0
+
+
+class DbSessionStore:
+    def __init__(self, engine: Engine, ttl: float = 1800.0, *, owns_engine: bool = False) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self._owns_engine = owns_engine
+        self._lock = threading.Lock()
+        self._last_sweep = 0.0
+        self._table = SessionRow.__table__
+
+    def get(self, session_id: str | None) -> Session:
+        if session_id:
+            with self.engine.connect() as connection:
+                row = connection.execute(
+                    sa.select(self._table.c.data, self._table.c.updated_at).where(
+                        self._table.c.session_id == session_id
+                    )
+                ).first()
+            if row and time.time() - row.updated_at <= self.ttl:
+                return Session(**row.data)
+        return Session(session_id or uuid.uuid4().hex)
+
+    def save(self, session: Session, user_id: int | None = None) -> None:
+        """Store the session; ``user_id`` links it to a citizen (an existing link is kept when None)."""
+        now = time.time()
+        values = {"session_id": session.session_id, "data": asdict(session), "updated_at": now, "user_id": user_id}
+        with self.engine.begin() as connection:
+            connection.execute(self._upsert(connection.dialect.name, values))
+            with self._lock:
+                sweep = now - self._last_sweep > SWEEP_INTERVAL_SECONDS
+                if sweep:
+                    self._last_sweep = now
+            if sweep:
+                connection.execute(sa.delete(self._table).where(self._table.c.updated_at < now - self.ttl))
+
+    def _upsert(self, dialect: str, values: dict) -> sa.Executable:
+        table = self._table
+        if dialect in ("sqlite", "postgresql"):
+            insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table).values(**values)
+            return insert.on_conflict_do_update(
+                index_elements=[table.c.session_id],
+                set_={
+                    "data": insert.excluded.data,
+                    "updated_at": insert.excluded.updated_at,
+                    "user_id": sa.func.coalesce(insert.excluded.user_id, table.c.user_id),
+                },
+            )
+        raise NotImplementedError(f"DbSessionStore supports SQLite and PostgreSQL, not {dialect}")
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return (
+                connection.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(self._table)
+                    .where(self._table.c.updated_at >= time.time() - self.ttl)
+                )
+                or 0
+            )
+
+    def close(self) -> None:
+        """Release the engine's connections if this store created it; a shared engine stays usable."""
+        if self._owns_engine:
+            self.engine.dispose()
