@@ -82,12 +82,14 @@ class Assistant:
         if isinstance(user, dict):
             user = UserContext(region=user.get("region"), profile=user)
         user = user or UserContext()
-        if not user.region and user.personal and user.personal.region:
-            user.region = user.personal.region  # the consenting user's home region steers retrieval
         if user.region:
             state.region = user.region
+        elif user.personal and user.personal.region:
+            # The consenting user's home region steers retrieval, but only while they consent: it is profile
+            # data, so it is not remembered in the session (which holds no personal data).
+            user.region = user.personal.region
         elif state.region:
-            user = UserContext(region=state.region, profile=user.profile)
+            user = UserContext(region=state.region, profile=user.profile, personal=user.personal)
         answer = self._answer(question if isinstance(question, str) else "", state, user, on_delta)
         answer.session_id = state.session_id
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -107,11 +109,12 @@ class Assistant:
         self, question: str, state: Session, user: UserContext, on_delta: Callable[[str], None] | None = None
     ) -> Answer:
         cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+        # An ID or mobile number never helps retrieval; masked here, it reaches no prompt, log or transcript
+        # (nor the question of an answer that asks back, such as a question too long or not in Chinese).
+        cleaned = mask_pii(cleaned)
         problem = self._input_problem(cleaned)
         if problem:
             return problem
-        # An ID or mobile number never helps retrieval; masked here, it reaches no prompt, log or transcript.
-        cleaned = mask_pii(cleaned)
         personal = self._personal_question(cleaned, user)
         if personal is not None:
             return personal

@@ -143,13 +143,14 @@ def evaluate(
     assistant.warm_up()  # latency is measured on a warm index
     rows: list[dict] = []
     for q in questions:
-        user = UserContext(region=q.profile.get("region"), profile=q.profile) if q.profile else None
+        user = _user_of(q.profile)
         session = None
         for turn in q.turns:
             session = assistant.ask(turn, session=session, user=user).session_id
         answer: Answer = assistant.ask(q.question, session=session, user=user)
         row: dict = {
             "id": q.id,
+            "personal": list(answer.personal),
             "question": q.question,
             "answerable": q.answerable,
             "status": answer.status,
@@ -243,3 +244,16 @@ def counts(report: dict) -> dict[str, int]:
         "by_llm": sum(1 for r in rows if r.get("path", "").startswith("llm")),
         "by_composer": sum(1 for r in rows if r["status"] == "answered" and r.get("path", "composer") == "composer"),
     }
+
+
+def _user_of(profile: dict) -> UserContext | None:
+    """The asker of a question: a region alone, or, when the profile carries identity tags or a service history,
+    a consenting user with that history (personalised cases of FORMAT.md)."""
+    if not profile:
+        return None
+    personal = None
+    if any(profile.get(k) for k in ("history", "service_history", "tags", "identity", "identity_tags")):
+        from .personalise import PersonalContext
+
+        personal = PersonalContext.from_profile(profile)
+    return UserContext(region=profile.get("region"), profile=profile, personal=personal)

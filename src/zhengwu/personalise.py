@@ -58,7 +58,7 @@ class PersonalContext:
     def from_profile(cls, profile: dict[str, Any]) -> PersonalContext:
         """An evaluation ``profile`` ({"region", "tags", "history": [{item_name, status, materials…}]})."""
         records = []
-        for raw in profile.get("history") or []:
+        for raw in profile.get("history") or profile.get("service_history") or []:
             if isinstance(raw, dict) and raw.get("item_name"):
                 records.append(ServiceRecordData(
                     item_code=str(raw.get("item_code") or raw["item_name"]), item_name=str(raw["item_name"]),
@@ -66,7 +66,7 @@ class PersonalContext:
                     doc_id=raw.get("doc_id"), region=raw.get("region"),
                     submitted_at=_date(raw.get("submitted_at")), valid_until=_date(raw.get("valid_until")),
                 ))
-        tags = profile.get("tags") or profile.get("identity") or []
+        tags = profile.get("tags") or profile.get("identity") or profile.get("identity_tags") or []
         return cls(region=profile.get("region"), tags=[tags] if isinstance(tags, str) else list(tags),
                    records=records, linked=True)
 
@@ -101,7 +101,7 @@ class Personaliser:
             when = f"于{r.submitted_at.isoformat()}提交，" if r.submitted_at else ""
             decided = f"（{r.decided_at.isoformat()}）" if r.decided_at and r.status in ("approved", "rejected",
                                                                                        "completed") else ""
-            mark = cites.mark(r.doc_id, "办理时限")
+            mark = cites.mark(r.doc_id or cites.by_title(r.item_name), "办理时限")
             lines.append(f"{i}. 「{r.item_name}」{when}当前状态：{STATUS_NAMES.get(r.status, r.status)}{decided}{mark}")
         lines.append("以上为系统同步的记录，最新进度以办理部门通知为准。")
         return Answer(question=question, text="\n".join(lines), status="answered", citations=cites.citations,
@@ -127,7 +127,7 @@ class Personaliser:
                 notes.extend(reuse)
                 answer.personal.append("materials")
         if self._touches_history(top, ctx):
-            steps, cites = self._next_step_lines(ctx, cites)
+            steps, cites = self._next_step_lines(ctx, cites, about=top)
             if steps:
                 notes.extend(steps)
                 answer.personal.append("next_steps")
@@ -155,10 +155,15 @@ class Personaliser:
                       reason="personal_suggestions", personal=["suggestions"])
 
     # -- helpers -------------------------------------------------------------------------------------------
-    def _next_step_lines(self, ctx: PersonalContext, cites: _Cites) -> tuple[list[str], _Cites]:
+    def _next_step_lines(self, ctx: PersonalContext, cites: _Cites,
+                         about: DocMeta | None = None) -> tuple[list[str], _Cites]:
+        """"您已办理…，下一步可办理…" lines; with ``about``, only for the events that item belongs to."""
         history = [(r.item_name, r.status) for r in ctx.records]
+        name = normalize(about.extra.get("item_name") or about.title) if about else ""
         lines = []
         for step in self.life_events.next_steps(history) if history else []:
+            if about and not any(normalize(d) in name or name in normalize(d) for d in step.done):
+                continue
             done = "、".join(f"「{d}」" for d in step.done[-2:])
             mark = cites.mark(step.doc_ids[0] if step.doc_ids else None, "")
             lead = f"您已办理{done}，" if done else ""
@@ -200,9 +205,18 @@ class _Cites:
         if doc_id not in self._by_doc:
             n = self._start + len(self.citations) + 1
             self._by_doc[doc_id] = n
-            self.citations.append(Citation(n, doc.doc_id, doc.title, section or "办事指南", doc.source_url, "",
+            label = section or ("办事指南" if doc.doc_type == "service_guide" else "")
+            self.citations.append(Citation(n, doc.doc_id, doc.title, label, doc.source_url, "",
                                            doc.region, doc.doc_type))
         return f"[{self._by_doc[doc_id]}]"
+
+    def by_title(self, item_name: str) -> str | None:
+        """A record imported without a known 事项编码: its guide by exact name, if the corpus has one."""
+        wanted = normalize(item_name)
+        for doc in self._docs.values():
+            if doc.doc_type == "service_guide" and normalize(doc.extra.get("item_name") or doc.title) == wanted:
+                return doc.doc_id
+        return None
 
 
 def _matching(question: str, records: list[ServiceRecordData]) -> list[ServiceRecordData]:
@@ -238,14 +252,13 @@ def _same_material(a: str, b: str) -> bool:
     return len(min(x, y, key=len)) >= 3 and (x in y or y in x)
 
 
-def load_personaliser(corpus_dir: Path, store: ChunkStore, docs) -> Personaliser | None:
-    """The personaliser over the corpus's data files, or None for a corpus without life events."""
-    from .life_events import load_life_events
+def load_personaliser(corpus_dir: Path, store: ChunkStore, docs) -> Personaliser:
+    """The personaliser over the corpus's data files (a corpus without them still answers status questions)."""
+    from .life_events import LifeEvents, load_life_events
 
     folder = corpus_dir / "life_events"
-    if not folder.is_dir():
-        return None
+    events = load_life_events(folder) if folder.is_dir() else LifeEvents(events=[])
     tags_file = corpus_dir / "personalisation" / "tags.yaml"
     tags = yaml.safe_load(tags_file.read_text(encoding="utf-8")) if tags_file.exists() else {}
-    return Personaliser(load_life_events(folder), store, docs,
+    return Personaliser(events, store, docs,
                         {str(k): [str(q) for q in v or []] for k, v in (tags or {}).items()})

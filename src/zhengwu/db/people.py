@@ -51,6 +51,7 @@ from zhengwu.db.records import (
     ServiceRecordData,
     TurnData,
 )
+from zhengwu.privacy import mask_id_number
 
 EXPORT_FORMAT = "zhengwu-personal-data-export/1"
 _ID_NUMBER = re.compile(r"\d{17}[\dX]|\d{15}")
@@ -79,11 +80,6 @@ def normalise_id_number(value: str) -> str:
     if not _ID_NUMBER.fullmatch(cleaned):
         raise ValueError("not a resident id number (18 digits, the last may be X, or 15 digits)")
     return cleaned
-
-
-def mask_id_number(value: str) -> str:
-    """440106199001011234 -> 440***********1234: enough for a citizen or clerk to recognise, not to use."""
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
 def _identity(text: str) -> str:

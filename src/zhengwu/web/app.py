@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def portal_user(token: str, create: bool = True) -> int | None:
         if settings.portal_secret is None or state["people"] is None:
             return None
-        external_id = verify_user_token(settings.portal_secret.get_secret_value(), token)
+        external_id = verify_user_token(_secret(settings.portal_secret), token)
         if external_id is None:
             return None
         return state["people"].user_for("web", f"portal:{external_id}", create=create)
@@ -296,8 +296,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def staff(authorization: str | None = Header(default=None)) -> None:
         if settings.admin_token is None:
             raise HTTPException(403, detail="admin API disabled: set ZHENGWU_ADMIN_TOKEN")
-        token = settings.admin_token
-        expected = f"Bearer {token.get_secret_value() if isinstance(token, SecretStr) else token}"
+        expected = f"Bearer {_secret(settings.admin_token)}"
         if not authorization or not secrets.compare_digest(authorization.encode(), expected.encode()):
             raise HTTPException(401, detail="missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
@@ -353,6 +352,11 @@ def _reindex(assistant: Assistant, settings: Settings) -> dict:
         "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
         "warnings": [{"path": e.path, "reason": e.reason} for e in report.warnings],
     }
+
+
+def _secret(value: SecretStr | str) -> str:
+    # Settings copied with model_copy(update=...) keep plain strings: accept both.
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def _import_history(people, assistant: Assistant, body: bytes, suffix: str) -> dict:
