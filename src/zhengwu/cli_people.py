@@ -203,11 +203,12 @@ def privacy() -> None:
 
 
 @privacy.command()
-@click.option("--days", default=180, show_default=True, help="Keep conversations this many days.")
-def purge(days: int) -> None:
-    """Delete conversation logs and sessions older than the retention period."""
+@click.option("--days", type=int, help="Keep conversations this many days (default: ZHENGWU_RETENTION_DAYS, 180).")
+def purge(days: int | None) -> None:
+    """Delete conversation logs and sessions older than the retention period. Schedule it daily."""
     from .citizens import purge_old_conversations
 
+    days = days or get_settings().retention_days
     turns, sessions = purge_old_conversations(_store(), days)
     click.echo(f"purged {turns} conversation turns and {sessions} sessions older than {days} days")
 
