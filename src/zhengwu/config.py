@@ -72,6 +72,32 @@ class Settings(BaseSettings):
         default=None, description="Shared with the city portal, which signs logged-in users' ids for the widget."
     )
     retention_days: int = Field(default=180, ge=1, description="Conversation logs older than this are purged.")
+    redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0: shared de-duplication "
+                                  "and rate limits across workers. Unset: the database / per-process.")
+    public_url: str | None = Field(default=None, description="How citizens reach this service, e.g. "
+                                   "https://zwzs.example.gov.cn (short links in chat replies).")
+
+    # WeChat Official Account (公众号), served at /wechat.
+    wechat_token: SecretStr | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = Field(default=None, description="EncodingAESKey (43 chars): 安全模式/兼容模式.")
+    wechat_api_base: str = Field(default="https://api.weixin.qq.com", description="Overridden only in tests.")
+    wechat_reply_seconds: float = Field(default=4.5, gt=0, description="Passive reply deadline; later: 客服消息.")
+
+    # WeCom (企业微信) application callback, served at /wecom.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_base: str = Field(default="https://qyapi.weixin.qq.com", description="Overridden only in tests.")
+
+    # Telegram (python-telegram-bot): polling with `zhengwu-telegram`, or webhook at /telegram/webhook.
+    telegram_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base: str = Field(default="https://api.telegram.org/bot", description="Overridden only in tests.")
+
     cors_origins: list[str] = Field(
         default_factory=list, description='Sites allowed to embed the widget, e.g. ["https://www.gz.gov.cn"].'
     )

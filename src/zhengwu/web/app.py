@@ -35,6 +35,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..answer import Answer
 from ..assistant import Assistant, UserContext
+from ..channels.common import ChannelCore
+from ..channels.routes import channel_routers
 from ..citizens import personal_context, verify_user_token
 from ..config import Settings, get_settings
 from ..privacy import install_log_masking
@@ -330,6 +332,16 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         finally:
             reindex_lock.release()
         return report
+
+    # -- chat channels (WeChat, WeCom, Telegram webhook), when configured -----------------------------------
+    def channel_core() -> ChannelCore:
+        if state.get("core") is None:
+            assistant = the_assistant()
+            state["core"] = ChannelCore(assistant, state["people"])
+        return state["core"]
+
+    for router in channel_routers(settings, channel_core):
+        app.include_router(router)
 
     # -- widget and demo ----------------------------------------------------------------------------------
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
