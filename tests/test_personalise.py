@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -284,8 +283,9 @@ def test_status_needs_consent_and_a_linked_identity(assistant, personal):
 
 
 def test_how_to_check_progress_is_answered_from_the_guides(assistant):
-    answer = ask(assistant, "我怎么查询往来台湾通行证商务签注的办理进度？", None)
-    assert answer.reason != "needs_consent"
+    answer = ask(assistant, "我怎么查询往来台湾通行证商务签注的办理进度？", None)  # asks how, not what
+    assert answer.status == "answered" and answer.reason != "needs_consent"
+    assert answer.citations and answer.citations[0].doc_id == TW_QUERY_GUIDE
 
 
 # -- 5. reminders and the people store ------------------------------------------------------------------------
@@ -408,6 +408,12 @@ def test_no_suggestions_without_consent_or_tags(assistant, personal):
     assert answer.reason != "personal_suggestions"
     assert "suggestions" not in answer.personal
     assert "仅供参考" not in answer.text and "您可能关注" not in answer.text
+
+
+def test_asking_for_suggestions_without_consent_explains_how_rather_than_guessing(assistant):
+    answer = ask(assistant, SUGGEST_Q, None)
+    assert answer.status == "clarify" and answer.reason == "needs_consent" and "开启个性化" in answer.text
+    assert not answer.citations
 
 
 # -- PII --------------------------------------------------------------------------------------------------------

@@ -217,12 +217,23 @@ class Assistant:
                 f"{self.settings.hotline} 政务服务便民热线。",
             )
         if not (user.personal and self.personaliser):
+            if SUGGEST_QUESTION.search(text) and not self._names_an_item(text):
+                # "有哪些适合我的政策？" has no answer that fits everyone; guessing from one document misleads.
+                return Answer(
+                    question=text, status="clarify", reason="needs_consent",
+                    text="推荐适合您的事项和政策，需要您同意使用办件记录和身份信息（发送“开启个性化”了解详情）。"
+                    "您也可以直接问具体事项，例如：“办理居住证需要什么材料？”",
+                )
             return None
         if NEXT_STEP_QUESTION.search(text):
             return self.personaliser.next_step_answer(text, user.personal)
         if SUGGEST_QUESTION.search(text) and user.personal.tags:
             return self.personaliser.suggestion_answer(text, user.personal, self._suggest_doc(user))
         return None
+
+    def _names_an_item(self, text: str) -> bool:
+        hits = self.retriever.retrieve(text, Filters(), k=1)
+        return bool(hits) and hits[0].title >= 0.9
 
     def _suggest_doc(self, user: UserContext):
         def retrieve(query: str):

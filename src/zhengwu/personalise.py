@@ -23,6 +23,7 @@ import yaml
 
 from .answer import Answer, Citation
 from .db.records import ServiceRecordData
+from .query import canonical_region
 from .store import ChunkStore, DocMeta
 from .text import normalize
 
@@ -165,10 +166,18 @@ class Personaliser:
             if about and not any(normalize(d) in name or name in normalize(d) for d in step.done):
                 continue
             done = "、".join(f"「{d}」" for d in step.done[-2:])
-            mark = cites.mark(step.doc_ids[0] if step.doc_ids else None, "")
+            mark = cites.mark(self._local(step.doc_ids, ctx.region), "")
             lead = f"您已办理{done}，" if done else ""
             lines.append(f"{lead}下一步可办理「{step.next}」{mark}（{step.event}）。")
         return lines, cites
+
+    def _local(self, doc_ids: list[str], region: str | None) -> str | None:
+        """Of a step's documents, the one of the user's own region if there is one."""
+        if not doc_ids:
+            return None
+        docs = self._docs()
+        wanted = canonical_region(region) if region else None
+        return next((d for d in doc_ids if wanted and d in docs and docs[d].region == wanted), doc_ids[0])
 
     def _material_notes(self, top: DocMeta, ctx: PersonalContext) -> list[str]:
         wanted = _materials_of(self.store, top.doc_id)
