@@ -70,3 +70,13 @@ def test_show_consent_export_and_delete_a_user(run, tmp_path):
     assert "deleted:" in deleted.output
     gone = run("users", "show", *who, code=1)
     assert "no user has the wechat identity" in gone.output
+
+
+def test_the_raw_database_file_holds_no_id_number_in_clear(run, tmp_path):
+    run("history", "import", str(HISTORY / "good.csv"))
+    run("users", "show", "--channel", "wechat", "--external-id", "wx-user-1001")
+    files = list((tmp_path / "data").glob("zhengwu.sqlite3*"))  # the database and its WAL
+    raw = b"".join(f.read_bytes() for f in files)
+    assert files and b"wx-user-1001" in raw  # the check can see stored text...
+    for number in (b"440106198503152017", b"440104196007120030"):
+        assert number not in raw  # ...but no ID number in clear
