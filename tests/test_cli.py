@@ -143,6 +143,7 @@ HELP = {
     ("reminders",): ["Expiry reminders", "run"],
     ("reminders", "run"): ["--within", "--today", "cron"],
     ("privacy",): ["Retention", "purge"],
+    ("telegram",): ["Telegram", "ZHENGWU_TELEGRAM_TOKEN", "--set-webhook", "bots/telegram"],
 }
 
 

@@ -44,6 +44,9 @@ class UserContext:
     region: str | None = None
     profile: dict = field(default_factory=dict)
     personal: PersonalContext | None = None
+    # The channel user the conversation belongs to, consenting or not: their session and transcript are
+    # linked to it so that export and deletion find them. Never used to shape the answer.
+    user_id: int | None = None
 
 
 class Assistant:
@@ -89,17 +92,16 @@ class Assistant:
             # data, so it is not remembered in the session (which holds no personal data).
             user.region = user.personal.region
         elif state.region:
-            user = UserContext(region=state.region, profile=user.profile, personal=user.personal)
+            user = UserContext(region=state.region, profile=user.profile, personal=user.personal, user_id=user.user_id)
         answer = self._answer(question if isinstance(question, str) else "", state, user, on_delta)
         answer.session_id = state.session_id
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         state.record(answer.status)
-        self.sessions.save(state)
+        owner = user.user_id or (user.personal.user_id if user.personal else None)
+        self.sessions.save(state, user_id=owner)
         if self.people is not None:
-            personal_id = user.personal.user_id if user.personal else None
             try:
-                self.people.log_turn(state.session_id, personal_id, channel, answer.question, answer.text,
-                                     answer.status)
+                self.people.log_turn(state.session_id, owner, channel, answer.question, answer.text, answer.status)
             except Exception:  # noqa: BLE001 - a log write must never cost the citizen the answer
                 log.exception("could not log the conversation turn")
         return answer

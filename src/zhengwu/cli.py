@@ -261,6 +261,17 @@ def info() -> None:
         click.echo("index: not built yet (run `zhengwu ingest`)")
 
 
+@main.command()
+@click.option("--set-webhook", "webhook", metavar="URL", help="Register URL (https://host/telegram/webhook) and exit.")
+def telegram(webhook: str | None) -> None:
+    """Run the Telegram bot by long polling (needs ZHENGWU_TELEGRAM_TOKEN), or register the webhook URL for
+    webhook mode (then also ZHENGWU_TELEGRAM_WEBHOOK_SECRET; `zhengwu serve` receives the updates).
+    Operator guide: bots/telegram/README.md."""
+    from .channels.telegram import main as telegram_main
+
+    sys.exit(telegram_main(["--set-webhook", webhook] if webhook else []))
+
+
 def _register_groups() -> None:
     from .cli_people import register
     from .sources.build import corpus

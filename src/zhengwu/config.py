@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_base: str = Field(default="https://qyapi.weixin.qq.com", description="Overridden only in tests.")
 
-    # Telegram (python-telegram-bot): polling with `zhengwu-telegram`, or webhook at /telegram/webhook.
+    # Telegram (python-telegram-bot): polling with `zhengwu telegram`, or webhook at /telegram/webhook.
     telegram_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base: str = Field(default="https://api.telegram.org/bot", description="Overridden only in tests.")

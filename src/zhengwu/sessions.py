@@ -35,7 +35,8 @@ class Session:
 class SessionStore(Protocol):
     def get(self, session_id: str | None) -> Session: ...
 
-    def save(self, session: Session) -> None: ...
+    def save(self, session: Session, user_id: int | None = None) -> None:
+        """``user_id``: the known channel user the conversation belongs to (for export and deletion)."""
 
 
 def new_session_id() -> str:
@@ -63,7 +64,7 @@ class MemorySessionStore:
             self._sessions[session.session_id] = session
             return session
 
-    def save(self, session: Session) -> None:
+    def save(self, session: Session, user_id: int | None = None) -> None:
         with self._lock:
             self._sessions[session.session_id] = session
 
@@ -93,7 +94,7 @@ class SqliteSessionStore:
                 return Session(**json.loads(row[0]))
         return Session(session_id or new_session_id())
 
-    def save(self, session: Session) -> None:
+    def save(self, session: Session, user_id: int | None = None) -> None:
         now = time.time()
         with self._lock, self._db:
             self._db.execute(

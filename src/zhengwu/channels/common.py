@@ -64,7 +64,8 @@ class ChannelCore:
         user_id = self._user(channel, external_id)
         personal = personal_context(self.people, user_id) if self.people is not None else None
         session = session_for(channel, external_id, self._epochs.get((channel, external_id), 0))
-        answer = self.assistant.ask(text, session=session, user=UserContext(personal=personal), channel=channel)
+        answer = self.assistant.ask(text, session=session, user=UserContext(personal=personal, user_id=user_id),
+                                    channel=channel)
         return Reply(answer.text, answer)
 
     def consent(self, channel: str, external_id: str, kind: str, granted: bool) -> None:

@@ -145,7 +145,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return session if valid_session_id(session) else None
 
     def ask(body: ChatIn, session: str | None, on_delta=None) -> Answer:
-        user = UserContext(region=body.region, personal=personal_of(body))
+        owner = portal_user(body.user_token, create=False) if body.user_token else None
+        user = UserContext(region=body.region, personal=personal_of(body, owner), user_id=owner)
         try:
             return the_assistant().ask(body.question, session=session, user=user, on_delta=on_delta)
         except HTTPException:
@@ -159,13 +160,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 reason="internal_error",
             )
 
-    def personal_of(body: ChatIn):
+    def personal_of(body: ChatIn, owner: int | None):
         """The consenting portal user's context; None for anonymous citizens and for 不使用个性化."""
-        people = state["people"]
-        if not (body.personalise and body.user_token and people is not None and settings.portal_secret):
+        if not body.personalise or owner is None or state["people"] is None:
             return None
-        user_id = portal_user(body.user_token, create=False)
-        return personal_context(people, user_id) if user_id is not None else None
+        return personal_context(state["people"], owner)
 
     def portal_user(token: str, create: bool = True) -> int | None:
         if settings.portal_secret is None or state["people"] is None:
