@@ -229,3 +229,17 @@ def test_expired_sessions_are_forgotten(tmp_path):
     assert store.get(session.session_id).subject == "doc-1"
     time.sleep(0.3)
     assert store.get(session.session_id).subject is None
+
+
+def test_the_access_log_keeps_paths_not_query_strings():
+    import logging
+
+    from zhengwu.web.app import _drop_query_strings
+
+    logger = logging.getLogger("test.uvicorn.access")
+    _drop_query_strings(logger)
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "POST", "/wechat?openid=oABC123&signature=ff", "1.1", 200), None)
+    for f in logger.filters:
+        f.filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "POST /wechat HTTP/1.1" 200'

@@ -177,3 +177,13 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(sa.String(32))
     user_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)  # not a FK: survives erasure
     detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class ProcessedMessage(Base):
+    """An inbound chat-platform message already taken on (WeChat and WeCom retry a callback up to three times),
+    shared by every worker. ``key`` is a SHA-256 of the platform's message id: no user identity is stored."""
+
+    __tablename__ = "processed_messages"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

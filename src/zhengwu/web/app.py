@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             from ..db.sessions import DbSessionStore
 
             install_log_masking()
+            install_log_masking("uvicorn")
+            _drop_query_strings(logging.getLogger("uvicorn.access"))
             state["people"] = people_store = await run_in_threadpool(open_people_store, settings)
             sessions = DbSessionStore(people_store.engine, ttl=settings.session_ttl_seconds)
             state["assistant"] = await run_in_threadpool(Assistant, settings, sessions=sessions, people=people_store)
@@ -363,6 +365,22 @@ def _reindex(assistant: Assistant, settings: Settings) -> dict:
         "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
         "warnings": [{"path": e.path, "reason": e.reason} for e in report.warnings],
     }
+
+
+class _NoQueryString(logging.Filter):
+    """WeChat and WeCom put the user's openid and signatures in the callback URL's query string: the access
+    log keeps the path only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def _drop_query_strings(logger: logging.Logger) -> None:
+    if not any(isinstance(f, _NoQueryString) for f in logger.filters):
+        logger.addFilter(_NoQueryString())
 
 
 def _secret(value: SecretStr | str) -> str:

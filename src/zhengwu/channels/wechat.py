@@ -1,0 +1,362 @@
+"""WeChat Official Account (公众号) callback at ``/wechat``, and the machinery it shares with WeCom.
+
+    GET  /wechat   URL verification: signature over [token, timestamp, nonce]; the response is ``echostr``
+    POST /wechat   messages and events: 明文模式 (``signature``) or 兼容/安全模式 (``encrypt_type=aes``,
+                   ``msg_signature`` over the ``Encrypt`` element, AES as in ``wxcrypto``)
+    GET  /s/{code} short link to a cited source (when ``ZHENGWU_PUBLIC_URL`` is set)
+
+WeChat waits five seconds for the response and then retries, three times. An answer ready within
+``wechat_reply_seconds`` (4.5 s) is the passive reply; otherwise the response is ``success`` at once and the
+answer follows as a 客服消息 when it is ready. Every message is answered once: a retry of a message already
+taken on (here or by another worker: see ``dedupe``) gets ``success``. Long answers are cut into pieces of at
+most 600 characters (2,048 bytes is the platforms' limit for one text): the passive reply carries the first,
+客服消息 the rest.
+
+With ``ZHENGWU_WECHAT_AES_KEY`` set, plaintext callbacks are refused: their signature does not cover the body.
+Nothing is logged with message content or openids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from ..config import Settings
+from .common import NON_TEXT, WELCOME, ChannelCore, render_plain, split_text
+from .dedupe import Deduper, make_deduper
+from .wechat_api import OfficialAccountAPI, WeChatAPIError
+from .wxcrypto import DEFAULT_MAX_SKEW, MALFORMED, WXBizMsgCrypt, WXCryptoError, cdata, parse_xml
+
+log = logging.getLogger("zhengwu.channels.wechat")
+
+MAX_BODY_BYTES = 64 * 1024
+PIECE_CHARS = 600  # 600 CJK characters are 1,800 UTF-8 bytes: under the 2,048-byte text limit
+PIECE_BYTES = 2000
+MAX_PIECES = 5
+DEDUPE_TTL = 3600  # retries come within ~15 s; an hour leaves room for clock trouble
+SUCCESS = "success"
+MORE = "\n……（内容较长，其余部分请查看来源链接，或拨打 {hotline} 咨询）"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_OPENID = re.compile(r"[A-Za-z0-9_\-]{1,128}")
+_CODE = re.compile(r"[0-9a-f]{8}(?:[0-9a-f]{8})?")
+
+
+def apology(settings: Settings) -> str:
+    return f"抱歉，系统暂时无法回答，请稍后再试，或拨打 {settings.hotline} 政务服务便民热线。"
+
+
+def forbidden() -> PlainTextResponse:
+    return PlainTextResponse("forbidden", status_code=403)
+
+
+def bad_request() -> PlainTextResponse:
+    return PlainTextResponse("bad request", status_code=400)
+
+
+def success() -> PlainTextResponse:
+    return PlainTextResponse(SUCCESS)
+
+
+def refusal(channel: str, exc: WXCryptoError) -> PlainTextResponse:
+    log.warning("%s callback refused: %s", channel, exc.reason)
+    return bad_request() if exc.reason == MALFORMED else forbidden()
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` (read no further than that)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def pieces_of(text: str, hotline: str = "12345") -> list[str]:
+    """Text cut for WeChat/WeCom: pieces of at most ``PIECE_CHARS`` characters and ``PIECE_BYTES`` UTF-8 bytes,
+    at most ``MAX_PIECES`` of them (the last one then says there is more)."""
+    text = _CONTROL.sub("", text or "")
+    pieces: list[str] = []
+    for piece in split_text(text, PIECE_CHARS):
+        pieces += split_text(piece, PIECE_BYTES // 4) if len(piece.encode("utf-8")) > PIECE_BYTES else [piece]
+    if len(pieces) > MAX_PIECES:
+        pieces = pieces[:MAX_PIECES]
+        pieces[-1] += MORE.format(hotline=hotline)
+    return pieces
+
+
+def text_reply_xml(to_user: str, from_user: str, content: str, now: int | None = None) -> str:
+    """A passive text reply (to_user: the sender of the message answered; from_user: the account)."""
+    return (
+        f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{cdata(from_user)}</FromUserName>"
+        f"<CreateTime>{int(time.time()) if now is None else now}</CreateTime><MsgType>{cdata('text')}</MsgType>"
+        f"<Content>{cdata(_CONTROL.sub('', content))}</Content></xml>"
+    )
+
+
+class ShortLinks:
+    """``{public_url}/s/{code}`` for a cited source: code = the first 8 hex digits of sha1(source URL), 16 when
+    two indexed URLs share 8. Resolved against the index's own documents, so any worker resolves any link,
+    links survive restarts, and nothing but an indexed source is ever a redirect target."""
+
+    def __init__(self, get_index: Callable, public_url: str | None, rebuild_every: float = 30.0) -> None:
+        self.base = public_url.rstrip("/") + "/s/" if public_url else None
+        self._get_index = get_index
+        self._by_code: dict[str, set[str]] | None = None
+        self._built = 0.0
+        self._rebuild_every = rebuild_every
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _hash(url: str) -> str:
+        return hashlib.sha1(url.encode("utf-8")).hexdigest()
+
+    def _groups(self, missing: str | None = None) -> dict[str, set[str]]:
+        """The code map; rebuilt when ``missing`` is not in it (a reindex), at most every ``rebuild_every`` s."""
+        with self._lock:
+            stale = self._by_code is None or (
+                missing is not None and missing not in self._by_code
+                and time.monotonic() - self._built > self._rebuild_every
+            )
+            if stale:
+                by_code: dict[str, set[str]] = {}
+                for doc in self._get_index().documents().values():
+                    if doc.source_url and doc.source_url.startswith(("http://", "https://")):
+                        by_code.setdefault(self._hash(doc.source_url)[:8], set()).add(doc.source_url)
+                self._by_code, self._built = by_code, time.monotonic()
+            assert self._by_code is not None
+            return self._by_code
+
+    def url(self, source_url: str) -> str:
+        if not self.base or not source_url:
+            return source_url
+        digest = self._hash(source_url)
+        group = self._groups(digest[:8]).get(digest[:8])
+        if not group or source_url not in group:
+            return source_url
+        return self.base + (digest[:8] if len(group) == 1 else digest[:16])
+
+    def resolve(self, code: str) -> str | None:
+        if not _CODE.fullmatch(code):
+            return None
+        group = self._groups(code[:8]).get(code[:8], set())
+        if len(code) == 8:
+            return next(iter(group)) if len(group) == 1 else None
+        return next((u for u in group if self._hash(u).startswith(code)), None)
+
+
+class Responder:
+    """Answers the text messages of one channel: once per message, passively within the deadline, else later
+    through ``send(user, text)`` (None: no API credentials, a late answer is dropped with a warning)."""
+
+    def __init__(self, channel: str, settings: Settings, get_core: Callable[[], ChannelCore],
+                 send: Callable[[str, str], None] | None, deadline: float) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.get_core = get_core
+        self.send = send
+        self.deadline = deadline
+        self.links = ShortLinks(lambda: get_core().assistant.index, settings.public_url)
+        self._deduper: Deduper | None = None
+        self._deduper_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"zhengwu-{channel}")
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- once per message ---------------------------------------------------------------------------------
+    def deduper(self) -> Deduper:
+        with self._deduper_lock:
+            if self._deduper is None:
+                people = self.get_core().people
+                self._deduper = make_deduper(self.settings, getattr(people, "engine", None))
+            return self._deduper
+
+    def _first(self, key: str) -> bool:
+        try:
+            return self.deduper().first(key, DEDUPE_TTL)
+        except Exception:  # noqa: BLE001 - better a rare double answer than no answer at all
+            log.exception("%s: the de-duplication store failed; answering anyway", self.channel)
+            return True
+
+    async def first(self, key: str) -> bool:
+        return await run_in_threadpool(self._first, key)
+
+    # -- answering ----------------------------------------------------------------------------------------
+    def _answer(self, user: str, text: str) -> list[str]:
+        try:
+            reply = self.get_core().handle_text(self.channel, user, text)
+            body = render_plain(reply.answer, lambda c: self.links.url(c.source_url)) if reply.answer else reply.text
+        except Exception:  # noqa: BLE001 - a bug must not leave the citizen without a reply
+            log.exception("%s: answering a message failed", self.channel)
+            body = apology(self.settings)
+        return pieces_of(body, self.settings.hotline) or [apology(self.settings)]
+
+    async def answer(self, user: str, text: str, started: float) -> tuple[str | None, BackgroundTask | None]:
+        """(the passive reply, what to send after the response) — or (None, None): reply ``success``, the
+        answer goes out through the API once it is ready."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._answer, user, text)
+        remaining = self.deadline - (time.monotonic() - started)
+        try:
+            pieces = await asyncio.wait_for(asyncio.shield(future), timeout=max(0.0, remaining))
+        except TimeoutError:
+            task = asyncio.create_task(self._deliver_later(future, user, started))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return None, None
+        log.info("%s: answered passively in %.2f s (%d pieces)", self.channel, time.monotonic() - started,
+                 len(pieces))
+        rest = pieces[1:]
+        return pieces[0], (BackgroundTask(self.deliver, user, rest) if rest else None)
+
+    async def _deliver_later(self, future: asyncio.Future, user: str, started: float) -> None:
+        pieces = await future
+        log.info("%s: answer ready after %.2f s, sending it as %d API message(s)", self.channel,
+                 time.monotonic() - started, len(pieces))
+        await run_in_threadpool(self.deliver, user, pieces)
+
+    def deliver(self, user: str, pieces: list[str]) -> None:
+        """Send pieces in order through the platform API; stop at the first failure (logged, not raised)."""
+        if self.send is None:
+            log.warning("%s: an answer could not be delivered: API credentials are not configured", self.channel)
+            return
+        for n, piece in enumerate(pieces, 1):
+            try:
+                self.send(user, piece)
+            except WeChatAPIError as exc:
+                log.error("%s: piece %d of %d not delivered (%s)", self.channel, n, len(pieces), exc)
+                return
+            except Exception:  # noqa: BLE001 - background work: log, never crash the worker
+                log.exception("%s: piece %d of %d not delivered", self.channel, n, len(pieces))
+                return
+
+
+def valid_user_id(value: str | None, pattern: re.Pattern = _OPENID) -> bool:
+    return bool(value) and pattern.fullmatch(value) is not None
+
+
+def add_short_link_route(router: APIRouter, links: ShortLinks) -> None:
+    @router.get("/s/{code}", include_in_schema=False)
+    async def short_link(code: str) -> Response:
+        url = await run_in_threadpool(links.resolve, code)
+        if url is None:
+            return PlainTextResponse("not found", status_code=404)
+        return RedirectResponse(url, status_code=302)
+
+
+def wechat_router(settings: Settings, get_core: Callable[[], ChannelCore], *,
+                  max_skew: float | None = DEFAULT_MAX_SKEW) -> APIRouter:
+    if not settings.wechat_token:
+        raise ValueError("ZHENGWU_WECHAT_TOKEN is not set")
+    if settings.wechat_aes_key and not settings.wechat_app_id:
+        raise ValueError("ZHENGWU_WECHAT_APP_ID is required with ZHENGWU_WECHAT_AES_KEY (it is checked in every "
+                         "encrypted message)")
+    try:
+        crypto = WXBizMsgCrypt(settings.wechat_token, settings.wechat_aes_key or None, settings.wechat_app_id,
+                               max_skew=max_skew)
+    except WXCryptoError as exc:
+        raise ValueError(f"ZHENGWU_WECHAT_AES_KEY / ZHENGWU_WECHAT_TOKEN: {exc}") from exc
+    api = None
+    if settings.wechat_app_id and settings.wechat_app_secret:
+        api = OfficialAccountAPI(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret)
+    else:
+        log.warning("WeChat: ZHENGWU_WECHAT_APP_ID/APP_SECRET not set: answers later than %.1f s cannot be sent",
+                    settings.wechat_reply_seconds)
+    responder = Responder("wechat", settings, get_core, api.send_text if api else None,
+                          settings.wechat_reply_seconds)
+    account = settings.wechat_app_id or "default"
+    router = APIRouter(tags=["channels"])
+    router.api = api  # for tests and operators: the token cache lives here
+    router.responder = responder
+
+    @router.get("/wechat", include_in_schema=False)
+    async def verify(request: Request) -> Response:
+        q = request.query_params
+        echostr = q.get("echostr", "")
+        try:
+            crypto.check_signature(q.get("signature"), q.get("timestamp", ""), q.get("nonce", ""))
+        except WXCryptoError as exc:
+            return refusal("wechat", exc)
+        if not echostr or len(echostr) > 256:
+            return bad_request()
+        return PlainTextResponse(echostr)
+
+    @router.post("/wechat", include_in_schema=False)
+    async def receive(request: Request) -> Response:
+        started = time.monotonic()
+        body = await read_body(request)
+        if body is None:
+            return PlainTextResponse("too large", status_code=413)
+        q = request.query_params
+        timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        encrypted = q.get("encrypt_type", "raw").lower() == "aes"
+        try:
+            if encrypted:
+                if crypto.key is None:
+                    log.warning("wechat callback refused: encrypted, but ZHENGWU_WECHAT_AES_KEY is not set")
+                    return forbidden()
+                xml = crypto.decrypt_message(body, q.get("msg_signature"), timestamp, nonce)
+            else:
+                if q.get("encrypt_type", "raw").lower() != "raw":
+                    return bad_request()
+                crypto.check_signature(q.get("signature"), timestamp, nonce)
+                if crypto.key is not None:
+                    log.warning("wechat callback refused: plaintext, but an EncodingAESKey is configured")
+                    return forbidden()
+                xml = body
+            message = parse_xml(xml)
+        except WXCryptoError as exc:
+            return refusal("wechat", exc)
+
+        user, account_id = message.get("FromUserName", ""), message.get("ToUserName", "")
+        if not valid_user_id(user) or not account_id:
+            return bad_request()
+
+        def reply(text: str, background: BackgroundTask | None = None) -> Response:
+            xml_out = text_reply_xml(user, account_id, text)
+            if encrypted:
+                xml_out = crypto.encrypt_message(xml_out)
+            return Response(xml_out, media_type="application/xml", background=background)
+
+        return await handle_message("wechat", account, responder, message, user, started, reply)
+
+    add_short_link_route(router, responder.links)
+    return router
+
+
+async def handle_message(channel: str, account: str, responder: Responder, message: dict[str, str], user: str,
+                         started: float, reply: Callable[..., Response],
+                         welcome_events: frozenset[str] = frozenset({"subscribe"})) -> Response:
+    """What WeChat and WeCom do alike once a message is authentic: dedupe, then answer by type."""
+    msg_type = message.get("MsgType", "").lower()
+    if msg_type == "event":
+        event = message.get("Event", "").lower()
+        if not await responder.first(f"{channel}:{account}:event:{user}:{message.get('CreateTime', '')}:{event}"):
+            return success()
+        return reply(WELCOME) if event in welcome_events else success()
+    msg_id = message.get("MsgId") or f"{user}:{message.get('CreateTime', '')}"
+    if not await responder.first(f"{channel}:{account}:msg:{msg_id}"):
+        log.info("%s: duplicate delivery of a message, answered already", channel)
+        return success()
+    if msg_type == "text":
+        text = message.get("Content", "")
+    elif msg_type == "voice" and message.get("Recognition"):  # the account has speech recognition on
+        text = message["Recognition"]
+    else:  # image, voice, video, shortvideo, location, link, file, ...
+        return reply(NON_TEXT)
+    answer, background = await responder.answer(user, text, started)
+    if answer is None:
+        return success()
+    return reply(answer, background)

@@ -1,0 +1,170 @@
+"""Outbound calls to WeChat (公众号 客服消息) and WeCom (应用消息), for answers that missed the passive-reply
+deadline and for the remaining pieces of long answers.
+
+Both need an access_token, fetched with the account's secret and cached until ``expires_in`` − 300 s. A call
+refused because the token is invalid or expired (40001, 40014, 42001: another process may have fetched a new
+one) refreshes it once and tries again. Failures are logged without message content or user ids, and raised
+as ``WeChatAPIError``. Timeouts are short: these calls run in background threads and must not pile up.
+
+Note for Official Accounts: the IP addresses of the servers calling ``/cgi-bin/token`` must be on the account's
+IP whitelist (公众号后台 → 基本配置 → IP白名单), or WeChat answers errcode 40164.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+log = logging.getLogger("zhengwu.channels.wechat_api")
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+TOKEN_MARGIN_SECONDS = 300
+DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+
+
+class WeChatAPIError(RuntimeError):
+    def __init__(self, platform: str, call: str, errcode: int | None, errmsg: str = "") -> None:
+        detail = f"errcode {errcode}" if errcode is not None else errmsg
+        super().__init__(f"{platform} API {call} failed: {detail}")
+        self.platform = platform
+        self.call = call
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+def _plain(value: SecretStr | str | None) -> str:
+    if value is None:
+        return ""
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+
+class _TokenedAPI:
+    platform = "WeChat"
+    token_path = ""
+
+    def __init__(self, api_base: str, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+                 client: httpx.Client | None = None) -> None:
+        self.api_base = api_base.rstrip("/")
+        self._client = client or httpx.Client(timeout=timeout, trust_env=False)
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.token_fetches = 0
+
+    def _token_params(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._client.close()
+
+    def access_token(self, force: bool = False) -> str:
+        with self._lock:
+            if not force and self._token and time.monotonic() < self._expires_at:
+                return self._token
+            data = self._request("GET", self.token_path, "token", params=self._token_params())
+            token = data.get("access_token")
+            if not isinstance(token, str) or not token:
+                log.error("%s API token: no access_token in the response", self.platform)
+                raise WeChatAPIError(self.platform, "token", data.get("errcode"), "no access_token")
+            expires_in = data.get("expires_in")
+            expires_in = int(expires_in) if isinstance(expires_in, int | str) and str(expires_in).isdigit() else 7200
+            self._token = token
+            self._expires_at = time.monotonic() + max(60, expires_in - TOKEN_MARGIN_SECONDS)
+            self.token_fetches += 1
+            return token
+
+    def _request(self, method: str, path: str, call: str, params: dict | None = None,
+                 body: dict | None = None) -> dict[str, Any]:
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        headers = {"Content-Type": "application/json; charset=utf-8"} if content is not None else None
+        try:
+            response = self._client.request(method, self.api_base + path, params=params, content=content,
+                                            headers=headers)
+            response.raise_for_status()
+            data = response.json()
+        except httpx.HTTPStatusError as exc:
+            log.error("%s API %s: HTTP %s", self.platform, call, exc.response.status_code)
+            raise WeChatAPIError(self.platform, call, None, f"HTTP {exc.response.status_code}") from exc
+        except httpx.HTTPError as exc:
+            log.error("%s API %s: %s", self.platform, call, type(exc).__name__)
+            raise WeChatAPIError(self.platform, call, None, type(exc).__name__) from exc
+        except ValueError as exc:
+            log.error("%s API %s: the response is not JSON", self.platform, call)
+            raise WeChatAPIError(self.platform, call, None, "response is not JSON") from exc
+        if not isinstance(data, dict):
+            raise WeChatAPIError(self.platform, call, None, "response is not a JSON object")
+        errcode = data.get("errcode", 0)
+        if errcode not in (0, None):
+            errmsg = str(data.get("errmsg", ""))[:120]
+            if errcode not in TOKEN_ERRORS:
+                log.error("%s API %s failed: errcode=%s errmsg=%s", self.platform, call, errcode, errmsg)
+            raise WeChatAPIError(self.platform, call, errcode if isinstance(errcode, int) else None, errmsg)
+        return data
+
+    def _post_with_token(self, path: str, call: str, body: dict) -> dict[str, Any]:
+        token = self.access_token()
+        try:
+            return self._request("POST", path, call, params={"access_token": token}, body=body)
+        except WeChatAPIError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+            log.info("%s API %s: access_token rejected (errcode=%s), fetching a new one", self.platform, call,
+                     exc.errcode)
+        with self._lock:
+            if self._token == token:  # nobody refreshed it meanwhile
+                self._token = None
+        token = self.access_token()
+        try:
+            return self._request("POST", path, call, params={"access_token": token}, body=body)
+        except WeChatAPIError as exc:
+            if exc.errcode in TOKEN_ERRORS:
+                log.error("%s API %s failed: errcode=%s after a token refresh", self.platform, call, exc.errcode)
+            raise
+
+
+class OfficialAccountAPI(_TokenedAPI):
+    """公众号: ``/cgi-bin/token`` and 客服消息 ``/cgi-bin/message/custom/send``."""
+
+    platform = "WeChat"
+    token_path = "/cgi-bin/token"
+
+    def __init__(self, api_base: str, app_id: str, app_secret: SecretStr | str, **kwargs) -> None:
+        super().__init__(api_base, **kwargs)
+        self.app_id = app_id
+        self._secret = _plain(app_secret)
+
+    def _token_params(self) -> dict[str, str]:
+        return {"grant_type": "client_credential", "appid": self.app_id, "secret": self._secret}
+
+    def send_text(self, openid: str, content: str) -> None:
+        self._post_with_token("/cgi-bin/message/custom/send", "message/custom/send",
+                              {"touser": openid, "msgtype": "text", "text": {"content": content}})
+
+
+class WeComAPI(_TokenedAPI):
+    """企业微信: ``/cgi-bin/gettoken`` and 应用消息 ``/cgi-bin/message/send``."""
+
+    platform = "WeCom"
+    token_path = "/cgi-bin/gettoken"
+
+    def __init__(self, api_base: str, corp_id: str, secret: SecretStr | str, agent_id: int, **kwargs) -> None:
+        super().__init__(api_base, **kwargs)
+        self.corp_id = corp_id
+        self.agent_id = int(agent_id)
+        self._secret = _plain(secret)
+
+    def _token_params(self) -> dict[str, str]:
+        return {"corpid": self.corp_id, "corpsecret": self._secret}
+
+    def send_text(self, userid: str, content: str) -> None:
+        data = self._post_with_token("/cgi-bin/message/send", "message/send",
+                                     {"touser": userid, "msgtype": "text", "agentid": self.agent_id,
+                                      "text": {"content": content}})
+        if data.get("invaliduser"):
+            log.error("WeCom API message/send: the recipient is not reachable by this application")
+            raise WeChatAPIError(self.platform, "message/send", None, "invalid user")
