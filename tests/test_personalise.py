@@ -448,3 +448,39 @@ def test_id_and_mobile_numbers_are_masked_in_answers_and_logs(personal_settings,
         assert number not in turn.question and "1234 5678" not in turn.question and "12345678" not in turn.question
         assert masked_id in turn.question
         assert number not in turn.answer and "13812345678" not in turn.answer
+
+
+def test_reminders_are_delivered_through_the_users_wechat(tmp_path, monkeypatch):
+    """`zhengwu reminders run --deliver` sends through 客服消息 of a (fake) WeChat API; the rest go to the outbox."""
+    from test_wechat import FakeWeChatAPI, serving
+
+    data = tmp_path / "data"
+    data.mkdir()
+    engine = make_engine(f"sqlite:///{data / 'zhengwu.sqlite3'}")
+    upgrade(engine)
+    store = PeopleStore(engine, mask=mask_pii)
+    wechat_user = add_user(store, "tg-only", TODAY + timedelta(days=5))
+    store.link(wechat_user, "wechat", "o-remind-me")
+    add_user(store, "telegram-user", TODAY + timedelta(days=7))  # no Telegram token configured: outbox
+
+    fake = FakeWeChatAPI()
+    with serving(fake.app) as url:
+        for name in ("ZHENGWU_DATABASE_URL", "ZHENGWU_DATA_KEY", "ZHENGWU_TELEGRAM_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("ZHENGWU_DATA_DIR", str(data))
+        monkeypatch.setenv("ZHENGWU_WECHAT_APP_ID", "wx-test-app")
+        monkeypatch.setenv("ZHENGWU_WECHAT_APP_SECRET", "secret")
+        monkeypatch.setenv("ZHENGWU_WECHAT_API_BASE", url)
+        out = tmp_path / "outbox.jsonl"
+        zhengwu.config.get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(main, ["reminders", "run", "--today", TODAY.isoformat(), "--deliver",
+                                               "--out", str(out)], catch_exceptions=False)
+        finally:
+            zhengwu.config.get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        sent = fake.sent_to("o-remind-me")
+    assert len(sent) == 1 and f"「{PERMIT}」将于" in sent[0]["body"]["text"]["content"]
+    assert "2 reminders, 1 delivered" in result.output
+    outbox = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [o["identities"] for o in outbox] == [["telegram:telegram-user"]]

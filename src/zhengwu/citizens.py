@@ -13,6 +13,7 @@ import hmac
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -145,6 +146,52 @@ def reminder_text(record: ServiceRecordData, today: date) -> str:
     when = "已到期" if left < 0 else ("今天到期" if left == 0 else f"将于{record.valid_until.isoformat()}到期（还有{left}天）")
     return (f"温馨提示：您办理的「{record.item_name}」{when}，如需继续使用，请及时办理{action}。"
             "具体要求以办事指南和窗口答复为准。回复“退订提醒”可不再接收此类提醒。")
+
+
+def reminder_senders(settings: Settings) -> dict[str, Callable[[str, str], None]]:
+    """``channel -> send(external_id, text)`` for every channel this deployment has credentials for."""
+    from .channels.wechat_api import OfficialAccountAPI, WeComAPI
+
+    senders: dict[str, Callable[[str, str], None]] = {}
+    if settings.wechat_app_id and settings.wechat_app_secret:
+        senders["wechat"] = OfficialAccountAPI(settings.wechat_api_base, settings.wechat_app_id,
+                                               settings.wechat_app_secret).send_text
+    if settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None:
+        senders["wecom"] = WeComAPI(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret,
+                                    settings.wecom_agent_id).send_text
+    if settings.telegram_token:
+        senders["telegram"] = _telegram_sender(settings)
+    return senders
+
+
+def _telegram_sender(settings: Settings) -> Callable[[str, str], None]:
+    import httpx
+
+    token = settings.telegram_token
+    token = token.get_secret_value() if hasattr(token, "get_secret_value") else token
+
+    def send(chat_id: str, text: str) -> None:
+        response = httpx.post(f"{settings.telegram_api_base}{token}/sendMessage",
+                              json={"chat_id": chat_id, "text": text}, timeout=10)
+        if response.status_code != 200 or not response.json().get("ok"):
+            raise RuntimeError(f"Telegram sendMessage failed with HTTP {response.status_code}")
+
+    return send
+
+
+def deliver(reminder: Reminder, senders: dict[str, Callable[[str, str], None]]) -> str | None:
+    """Send one reminder through the first channel of the user that can carry it; the channel used, or None."""
+    for channel, external_id in reminder.identities:
+        send = senders.get(channel)
+        if send is None:
+            continue
+        try:
+            send(external_id, reminder.text)
+            return channel
+        except Exception as exc:  # noqa: BLE001 - one failed channel must not stop the run
+            log.warning("reminder for user %s not delivered via %s: %s", reminder.user_id, channel,
+                        type(exc).__name__)
+    return None
 
 
 def purge_old_conversations(people: PeopleStore, retention_days: int) -> tuple[int, int]:

@@ -172,29 +172,38 @@ def reminders() -> None:
 @reminders.command(name="run")
 @click.option("--within", default=30, show_default=True, help="Remind this many days before the end date.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend today is this date.")
+@click.option("--deliver", is_flag=True,
+              help="Send each reminder through the user's WeChat / WeCom / Telegram identity (configured channels).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Append reminders as JSON lines here for the channels to deliver (default: stdout).")
-def reminders_run(within: int, today, out: Path | None) -> None:
+              help="Append reminders as JSON lines here (default: stdout); with --deliver, only the undelivered.")
+def reminders_run(within: int, today, deliver: bool, out: Path | None) -> None:
     """Find validity ending soon and emit one reminder per record (never twice for the same end date).
 
-    Schedule it daily, e.g. cron: 0 9 * * * zhengwu reminders run --out /srv/zhengwu/outbox.jsonl"""
-    from .citizens import due_reminders
+    Schedule it daily, e.g. cron: 0 9 * * * zhengwu reminders run --deliver --out /srv/zhengwu/outbox.jsonl"""
+    from .citizens import deliver as deliver_one
+    from .citizens import due_reminders, reminder_senders
 
     people = _store()
     day = today.date() if today else date.today()
     found = due_reminders(people, day, within)
-    lines = [json.dumps({"user_id": r.user_id, "identities": [f"{c}:{e}" for c, e in r.identities],
-                         "item": r.record.item_name, "valid_until": str(r.record.valid_until), "text": r.text},
-                        ensure_ascii=False) for r in found]
+    senders = reminder_senders(get_settings()) if deliver else {}
+    delivered, lines = 0, []
+    for r in found:
+        channel = deliver_one(r, senders) if deliver else None
+        if channel:
+            delivered += 1
+        else:
+            lines.append(json.dumps({"user_id": r.user_id, "identities": [f"{c}:{e}" for c, e in r.identities],
+                                     "item": r.record.item_name, "valid_until": str(r.record.valid_until),
+                                     "text": r.text}, ensure_ascii=False))
+        people.mark_reminder_sent(r.record.id)
     if out:
         with out.open("a", encoding="utf-8") as handle:
             handle.writelines(line + "\n" for line in lines)
     else:
         for line in lines:
             click.echo(line)
-    for r in found:
-        people.mark_reminder_sent(r.record.id)
-    click.echo(f"{len(found)} reminders", err=True)
+    click.echo(f"{len(found)} reminders, {delivered} delivered through chat channels", err=True)
 
 
 @click.group()
