@@ -42,6 +42,7 @@ from zhengwu.db import (
     normalise_url,
     upgrade,
 )
+from zhengwu.review.store import ReviewStore
 from zhengwu.sessions import Session
 
 # ZHENGWU_DATABASE_URL works too, as the issue and .ci/run phrase it; the suite still makes its own database.
@@ -172,6 +173,8 @@ def rows_about(engine: sa.Engine, user_id: int, session_ids: set[str]) -> dict[s
                 continue
             if table.name == "processed_messages":  # hashed platform message ids: nothing about a user
                 continue
+            if table.name in ("staff_users", "curated_answers"):  # staff accounts, published answers
+                continue
             conditions = []
             if table.name == "users":
                 conditions.append(table.c.id == user_id)
@@ -179,6 +182,13 @@ def rows_about(engine: sa.Engine, user_id: int, session_ids: set[str]) -> dict[s
                 conditions.append(table.c.user_id == user_id)
             if "session_id" in table.c:
                 conditions.append(table.c.session_id.in_(session_ids))
+            if "turn_id" in table.c:  # feedback, reviews: about the user through the turn they rate
+                turns = Base.metadata.tables["conversation_turns"]
+                theirs = sa.select(turns.c.id).where(
+                    sa.or_(turns.c.user_id == user_id, turns.c.session_id.in_(session_ids))
+                )
+                # An orphan (its turn gone but the row not) counts as the user's: erasure must not leave one.
+                conditions += [table.c.turn_id.in_(theirs), table.c.turn_id.not_in(sa.select(turns.c.id))]
             assert conditions, f"{table.name}: the test does not know how this table refers to a user"
             counts[table.name] = connection.scalar(
                 sa.select(sa.func.count()).select_from(table).where(sa.or_(*conditions))
@@ -562,9 +572,12 @@ def populate(engine: sa.Engine, people: PeopleStore, tag: str) -> tuple[int, set
     sessions.save(Session(web, subject="gz-yyzz-bg", region="广州市"))  # linked through the web identity
     sessions.save(Session(tg, subject="gz-yyzz-bg"), user_id=user_id)
     people.log_turn(web, None, "web", "营业执照变更要什么材料？", "申请书、营业执照。", "answered")
-    people.log_turn(web, user_id, "web", "要多久？", "5个工作日。", "answered")
+    later = people.log_turn(web, user_id, "web", "要多久？", "5个工作日。", "answered")
     people.log_turn(tg, user_id, "telegram", "电话呢？", "12345", "answered")
     people.audit("clerk:li", "view_profile", user_id)
+    reviews = ReviewStore(engine)
+    reviews.record_feedback(later, -1, "web")
+    reviews.add_review(later, "console:li", "wrong", ["retrieval_miss"], corrected_answer="承诺办结时限为5个工作日。")
     return user_id, {web, tg}
 
 
@@ -597,7 +610,7 @@ def test_delete_leaves_no_row_about_the_user(engine, people):
     assert rows_about(engine, user_id, session_ids) == dict.fromkeys(other_before, 0)
     assert counts["users"] == 1 and counts["conversation_turns"] == 3 and counts["sessions"] == 2
     assert counts["identities"] == 2 and counts["consents"] == 2 and counts["service_records"] == 3
-    assert counts["reminders"] == 1
+    assert counts["reminders"] == 1 and counts["feedback"] == 1 and counts["reviews"] == 1
     assert rows_about(engine, other_id, other_sessions) == other_before  # nobody else lost anything
     assert ID_NUMBER not in everything(engine)
     assert people.user_for("web", f"u{WEB_SESSION}"[:32], create=False) is None

@@ -30,10 +30,15 @@ class Answer:
     session_id: str | None = None
     retrieved: list[str] = field(default_factory=list)  # ranked document ids, for evaluation and review
     latency_ms: float = 0.0
-    path: str = "composer"  # what produced the text: "composer", or "llm:<model>:<prompt versions>"
+    # What produced the text: "composer", "llm:<model>:<prompt versions>", or "curated:v<version>" (a staff-approved
+    # answer, zhengwu.review.curated).
+    path: str = "composer"
     # Personal uses that shaped this answer (consent given): "region", "next_steps", "materials", "status",
     # "suggestions". Empty for everyone else.
     personal: list[str] = field(default_factory=list)
+    # The logged conversation turn (set by the assistant when a people store records turns): what the
+    # citizen's 👍/👎 and staff reviews refer to. None when nothing was logged.
+    turn_id: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,7 +1,8 @@
 """The one ``Assistant`` every channel adapts: question in, grounded ``Answer`` out.
 
-Order of work for a question: check the input, resolve a follow-up against the session, decide which regions
-may answer, retrieve, check that the evidence really covers the question, then compose (or refuse).
+Order of work for a question: check the input, give a staff-curated answer if one was published for it (or a
+paraphrase), resolve a follow-up against the session, decide which regions may answer, retrieve, check that the
+evidence really covers the question, then compose (or refuse).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Assistant:
         index: Index | None = None,
         sessions: SessionStore | None = None,
         people=None,
+        curated=None,
     ) -> None:
         self.settings = settings or get_settings()
         self.index = index or Index(self.settings)
@@ -67,6 +69,8 @@ class Assistant:
         self.generator = _make_generator(self.settings)
         self.personaliser = load_personaliser(self.settings.corpus_dir, self.index.store, self.index.documents)
         self.people = people  # the personal-data store: conversation turns are logged there (masked)
+        # Staff-approved answers (zhengwu.review.curated), kept beside the people store when there is one.
+        self.curated = curated if curated is not None else _make_curated(people, self.index)
 
     # -- public API ----------------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -101,7 +105,11 @@ class Assistant:
         self.sessions.save(state, user_id=owner)
         if self.people is not None:
             try:
-                self.people.log_turn(state.session_id, owner, channel, answer.question, answer.text, answer.status)
+                answer.turn_id = self.people.log_turn(
+                    state.session_id, owner, channel, answer.question, answer.text, answer.status,
+                    citations=answer.citations, retrieved=answer.retrieved, path=answer.path, reason=answer.reason,
+                    latency_ms=answer.latency_ms,
+                )
             except Exception:  # noqa: BLE001 - a log write must never cost the citizen the answer
                 log.exception("could not log the conversation turn")
         return answer
@@ -136,6 +144,11 @@ class Assistant:
                 "抱歉，我是政务服务助手，只能解答办事指南、政策法规方面的问题，这个问题超出了我的服务范围。"
                 f"如需其他帮助，可拨打 {self.settings.hotline} 政务服务便民热线。",
             )
+        # A follow-up ("那电话呢？") means what the conversation is about: no curated question asks that.
+        if self.curated is not None and not (analysis.followup and state.subject):
+            curated = self._curated(cleaned, state)
+            if curated is not None:
+                return curated
 
         query, followup = self._resolve_followup(analysis, state)
         docs = self.index.documents()
@@ -190,6 +203,20 @@ class Assistant:
             state.subject, state.subject_title = top.doc.doc_id, top.doc.title
         else:
             state.subject, state.subject_title = None, None
+        return answer
+
+    def _curated(self, question: str, state: Session) -> Answer | None:
+        try:
+            answer = self.curated.answer(question)
+        except Exception:  # noqa: BLE001 - without the curated answers the index still answers
+            log.exception("curated answers unavailable; answering from the index")
+            return None
+        if answer is not None:
+            top = self.index.documents().get(answer.citations[0].doc_id)
+            if top is not None and top.doc_type == "service_guide":  # follow-ups then ask about this item
+                state.subject, state.subject_title = top.doc_id, top.title
+            else:
+                state.subject, state.subject_title = None, None
         return answer
 
     @staticmethod
@@ -384,6 +411,16 @@ def _make_generator(settings: Settings):
     from .generate import LLMGenerator
 
     return LLMGenerator(settings)
+
+
+def _make_curated(people, index: Index):
+    engine = getattr(people, "engine", None)
+    if engine is None:
+        return None
+    from .review.curated import CuratedAnswers
+    from .review.store import ReviewStore
+
+    return CuratedAnswers(ReviewStore(engine), index)
 
 
 def _make_reranker(settings: Settings):

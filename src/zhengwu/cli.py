@@ -156,22 +156,82 @@ def ask(question: str, region: str | None, as_json: bool) -> None:
                    f"{answer.latency_ms:.0f} ms]", err=True)
 
 
-@main.command(name="eval")
+class DefaultCommandGroup(click.Group):
+    """A click group with a default command: a first argument that is not one of the group's commands (a file
+    name, or an option of the default command) is handed to ``default`` with everything after it.
+
+    ``zhengwu eval questions.jsonl --out r.json`` is therefore ``zhengwu eval run questions.jsonl --out r.json``,
+    while ``zhengwu eval compare A B`` still reaches ``compare``. Help lists both usages and the default
+    command's options.
+    """
+
+    def __init__(self, *args, default: str, default_usage: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+        self.default_usage = default_usage
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            first = args[0]
+            if not first.startswith("-") and not Path(first).exists() and first.replace("-", "").isalpha() \
+                    and first.isascii():
+                raise click.UsageError(
+                    f"no command {first!r} and no file of that name. Commands: {', '.join(self.list_commands(ctx))}; "
+                    f"or give a question file: {ctx.command_path} {self.default_usage}", ctx)
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, self.default_usage)
+        formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        command = self.commands[self.default]
+        sub = click.Context(command, info_name=self.default, parent=ctx)
+        records = [r for p in command.get_params(sub) if isinstance(p, click.Option) and (r := p.get_help_record(sub))]
+        if records:
+            with formatter.section(f"Options of {ctx.command_path} {self.default_usage}"):
+                formatter.write_dl(records)
+        self.format_commands(ctx, formatter)
+
+
+@main.group(name="eval", cls=DefaultCommandGroup, default="run", default_usage="QUESTIONS [OPTIONS]")
+def eval_group() -> None:
+    """Score the assistant on a question file (format: shared/eval/FORMAT.md); render, compare and export
+    evaluation reports.
+
+    \b
+      zhengwu eval QUESTIONS [--out r.json] [--html r.html]  score (= `zhengwu eval run QUESTIONS`)
+      zhengwu eval compare A.json B.json [--html diff.html]  what changed between two --out reports
+      zhengwu eval render r.json [...] --html r.html         the HTML report of saved --out reports
+      zhengwu eval export-reviewed OUT [--rating wrong]      staff-reviewed questions as a question file
+
+    Scoring prints hit@1, hit@5, MRR@10, nDCG@10, must_contain, token F1, refusal rates and latency; --out
+    writes the full JSON report with one row per question, --html a self-contained HTML report with charts,
+    breakdowns and the worst questions.
+    """
+
+
+@eval_group.command(name="run")
 @click.argument("questions", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--kb", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="JSONL knowledge base to answer from instead of the indexed corpus (throwaway index; "
                    "embeddings are cached, so a second run does not re-embed).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the JSON report here.")
+@click.option("--html", "html", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write a self-contained HTML report here (charts, breakdowns, worst questions).")
 @click.option("--limit", type=int, help="Only the first N questions.")
 @click.option("--compare-legs", is_flag=True, help="Also score retrieval by BM25 alone, dense alone and fused.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def eval_command(
-    questions: Path, kb: Path | None, out: Path | None, limit: int | None, compare_legs: bool, quiet: bool
+    questions: Path, kb: Path | None, out: Path | None, html: Path | None, limit: int | None, compare_legs: bool,
+    quiet: bool,
 ) -> None:
-    """Score the assistant on a question file (format: shared/eval/FORMAT.md).
+    """Score the assistant on a question file (format: shared/eval/FORMAT.md); the default command of
+    `zhengwu eval`.
 
-    Prints hit@1, hit@5, MRR@10, nDCG@10, must_contain, token F1, refusal rates and latency, and with --out
-    writes the full report with one row per question.
+    Prints hit@1, hit@5, MRR@10, nDCG@10, must_contain, token F1, refusal rates and latency, with --out
+    writes the full report with one row per question, and with --html a self-contained HTML report.
     """
     from .assistant import Assistant
     from .evaluation import QuestionFileError, counts, evaluate, read_questions
@@ -202,6 +262,7 @@ def eval_command(
         tick = _progress_factory(not quiet)("评测 evaluating", len(items))
         report = evaluate(assistant, items, progress=tick)
         legs = legs_of(assistant, items) if compare_legs else None
+        docs = assistant.index.documents() if html else None
         if kb:
             assistant.index.dense.drop()
         assistant.index.close()
@@ -217,6 +278,103 @@ def eval_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         click.echo(f"report written to {out}")
+    if html:
+        from .reporting.eval_report import write_html
+
+        write_html(report, html, docs, source=questions.name)
+        click.echo(f"HTML report written to {html}")
+
+
+def _load_reports(paths: tuple[Path, ...] | list[Path]) -> list[dict]:
+    from .reporting.compare import ReportFileError, load_report
+
+    try:
+        return [load_report(p) for p in paths]
+    except ReportFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@eval_group.command(name="compare")
+@click.argument("report_a", metavar="A.json", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument("report_b", metavar="B.json", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--html", "html", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the comparison as a self-contained HTML page.")
+@click.option("--fail-on-regression", "threshold", type=click.FloatRange(min=0), metavar="X",
+              help="Exit 1 if a headline metric got worse by more than X (e.g. 0.02: two points of hit@1); "
+                   "for CI. Latency is never gated.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(0),
+              help="Questions listed per list (worse, better) in the terminal.")
+def compare_command(report_a: Path, report_b: Path, html: Path | None, threshold: float | None, limit: int) -> None:
+    """Compare two `zhengwu eval --out` reports: metric deltas (B − A) and the questions, matched by id, that
+    got worse or better (hit rank, must_contain, refusals).
+
+    \b
+    Example (CI):
+      zhengwu eval compare evaluation/reports/main.json new.json --fail-on-regression 0.02
+    """
+    from .reporting import compare
+
+    a, b = _load_reports([report_a, report_b])
+    result = compare.compare_reports(a, b)
+    click.echo(compare.render_text(result, threshold=threshold, limit=limit))
+    if html:
+        compare.write_html(result, html, name_a=str(report_a), name_b=str(report_b), threshold=threshold)
+        click.echo(f"HTML comparison written to {html}")
+    if threshold is not None:
+        regressions = result.regressions(threshold)
+        for m in regressions:
+            click.echo(f"regression: {m.key} {m.a} -> {m.b} (worse by {m.worsening:.4f} > {threshold})", err=True)
+        if regressions:
+            sys.exit(1)
+
+
+@eval_group.command(name="render")
+@click.argument("reports", metavar="REPORT.json...", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--html", "html", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The HTML file to write.")
+def render_command(reports: tuple[Path, ...], html: Path) -> None:
+    """Write the HTML report of saved `zhengwu eval --out` reports without asking anything again. Several
+    reports are merged into one page, with a breakdown by report (set); metrics are recomputed over all rows.
+    Departments and document types are looked up in the built index when it holds the retrieved documents."""
+    from .evaluation import summarise
+    from .reporting.eval_report import write_html
+
+    loaded = _load_reports(reports)
+    rows = [{**row, "set": row.get("set") or path.stem} for path, data in zip(reports, loaded, strict=True)
+            for row in data["rows"]]
+    merged = summarise(rows) if len(loaded) > 1 else loaded[0]
+    docs = None
+    store_file = get_settings().index_dir / "chunks.sqlite3"
+    if store_file.exists():
+        from .store import ChunkStore
+
+        store = ChunkStore(store_file)
+        try:
+            docs = store.documents()
+        finally:
+            store.close()
+        if not any(d in docs for row in rows for d in row.get("retrieved") or []):
+            docs = None  # e.g. reports of a --kb run: not this index's documents
+    write_html(merged, html, docs, source=", ".join(p.name for p in reports))
+    click.echo(f"HTML report written to {html}")
+
+
+@eval_group.command(name="export-reviewed")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--rating", type=click.Choice(["correct", "partly", "wrong", "should_refuse"]),
+              help="Only answers staff rated so (default: every reviewed answer).")
+def export_reviewed_command(out: Path, rating: str | None) -> None:
+    """Write the answers staff reviewed in the review console as a question file (shared/eval/FORMAT.md), to
+    score later runs against: `zhengwu eval OUT`."""
+    try:
+        from .review.export import export_reviewed
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == "zhengwu.review" or exc.name.startswith("zhengwu.review.")):
+            raise click.ClickException("review console not installed") from exc
+        raise
+    written = export_reviewed(get_settings(), out, rating=rating)
+    click.echo(f"{written} reviewed questions written to {out}")
 
 
 @main.command()
@@ -272,12 +430,79 @@ def telegram(webhook: str | None) -> None:
     sys.exit(telegram_main(["--set-webhook", webhook] if webhook else []))
 
 
+@click.command(name="health")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--html", "html", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write a self-contained HTML report with every table and a chart of problems by kind.")
+@click.option("--csv", "csv_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Write one CSV per check into this folder (UTF-8 with BOM: opens in Excel).")
+@click.option("--stale-days", default=730, show_default=True, type=click.IntRange(min=0),
+              help="A document whose `updated` date is older than this is stale (laws excepted).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Measure age from this date (default: today).")
+@click.option("--retrieved", "retrieved", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              metavar="REPORT.json", help="A `zhengwu eval --out` report (repeatable): list the documents that "
+                                          "none of its questions retrieved.")
+def health_command(paths: tuple[Path, ...], html: Path | None, csv_dir: Path | None, stale_days: int,
+                   as_of, retrieved: tuple[Path, ...]) -> None:
+    """Corpus health for data governance: service guides missing 申请材料, 咨询电话 or 办理时限, stale or undated
+    documents, the same item name in several regions, repealed or draft documents still indexed, and (with
+    --retrieved) documents no evaluated question ever retrieved.
+
+    \b
+    Checks the built index; with PATH, reads those corpus files directly instead (no index needed).
+    Examples:
+      zhengwu corpus health --html health.html --csv health/
+      zhengwu corpus health corpus/ --stale-days 365
+      zhengwu corpus health --retrieved evaluation/reports/gold.json --retrieved guides.json
+    """
+    from .reporting import health
+
+    options: dict = {"stale_days": stale_days, "as_of": as_of.date() if as_of else None}
+    if retrieved:
+        try:
+            seen, questions = health.retrieved_ids(retrieved)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        options.update(retrieved=seen, retrieval_reports=[p.name for p in retrieved], questions_seen=questions)
+    if paths:
+        report, errors = health.check_paths(list(paths), **options)
+        for error in errors:
+            click.echo(f"  skipped {error.path}: {error.reason}", err=True)
+        source = ", ".join(str(p) for p in paths)
+    else:
+        settings = get_settings()
+        store_file = settings.index_dir / "chunks.sqlite3"
+        if not store_file.exists():
+            raise click.ClickException(f"no index at {settings.data_dir}: run `zhengwu ingest` first, or check the "
+                                       "corpus files directly: `zhengwu corpus health corpus/`")
+        from .store import ChunkStore
+
+        store = ChunkStore(store_file)
+        try:
+            report = health.check_store(store, **options)
+        finally:
+            store.close()
+        source = f"index {settings.data_dir}"
+    click.echo(health.render_text(report))
+    if csv_dir:
+        files = health.write_csv(report, csv_dir)
+        click.echo(f"{len(files)} CSV files written to {csv_dir}")
+    if html:
+        health.write_html(report, html, source=source)
+        click.echo(f"HTML report written to {html}")
+
+
 def _register_groups() -> None:
+    from .cli_ops import register as register_ops
     from .cli_people import register
+    from .review.cli import staff
     from .sources.build import corpus
 
+    corpus.add_command(health_command)
     main.add_command(corpus)
     register(main)
+    register_ops(main)
+    main.add_command(staff)
 
 
 _register_groups()

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     session_ttl_seconds: float = Field(default=1800, gt=0, description="A silent session expires after this.")
     rate_limit_per_minute: int = Field(default=30, ge=0, description="Chat requests per client and minute; 0: off.")
     admin_token: SecretStr | None = Field(default=None, description="Bearer token for /api/v1/admin/*.")
+    console_secret: SecretStr | None = Field(
+        default=None, description="Signs review-console (/console) session cookies. Unset: derived from ADMIN_TOKEN; "
+        "neither set: the console is off."
+    )
     database_url: str | None = Field(
         default=None,
         description="Personal-data store (SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db). "

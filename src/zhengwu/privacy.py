@@ -163,6 +163,29 @@ class PiiFilter(logging.Filter):
         return True
 
 
+# Loggers whose records may quote citizens: ours, the web server's, the Telegram library's.
+MASKED_LOGGERS = ("zhengwu", "uvicorn", "telegram")
+
+
+def install_record_masking(prefixes: tuple[str, ...] = MASKED_LOGGERS) -> None:
+    """Mask PII in every record of these loggers as it is created, whatever handlers, filters or formats a
+    deployment configures later (logger filters only see their own logger's records; this sees them all).
+    Idempotent; installed when the package is imported."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_zhengwu_masking", False):
+        return
+    pii_filter = PiiFilter()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if record.name.split(".", 1)[0] in prefixes:
+            pii_filter.filter(record)
+        return record
+
+    factory._zhengwu_masking = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def _add_once(target: logging.Filterer, pii_filter: PiiFilter) -> None:
     if not any(isinstance(existing, PiiFilter) for existing in target.filters):
         target.addFilter(pii_filter)

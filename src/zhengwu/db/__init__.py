@@ -1,5 +1,6 @@
 """The personal-data store: users and their channel identities, consent, service history, sessions,
-conversation turns, reminders and the staff audit trail, in SQLite (default) or PostgreSQL.
+conversation turns, reminders and the staff audit trail (and, for the review console, staff accounts, reviews,
+citizens' feedback and curated answers: ``zhengwu.review.store``), in SQLite (default) or PostgreSQL.
 
 Typical start-up::
 
@@ -15,10 +16,14 @@ from zhengwu.db.models import (
     Base,
     Consent,
     ConversationTurn,
+    CuratedAnswer,
+    Feedback,
     Identity,
     Reminder,
+    Review,
     ServiceRecord,
     SessionRow,
+    StaffUser,
     User,
 )
 from zhengwu.db.people import Cipher, PeopleStore, mask_id_number, normalise_id_number
@@ -45,14 +50,18 @@ __all__ = [
     "Consent",
     "ConsentState",
     "ConversationTurn",
+    "CuratedAnswer",
     "DbSessionStore",
+    "Feedback",
     "Identity",
     "PeopleStore",
     "Profile",
     "Reminder",
+    "Review",
     "ServiceRecord",
     "ServiceRecordData",
     "SessionRow",
+    "StaffUser",
     "TurnData",
     "User",
     "alembic_config",

@@ -4,7 +4,9 @@ timestamps always stored as UTC.
 Every table that holds data about a citizen carries ``user_id`` with ON DELETE CASCADE, so erasing the user
 row erases the rest; ``sessions`` and ``conversation_turns`` may also be anonymous (``user_id`` NULL) and are
 found through their session ids. ``audit_logs.user_id`` is deliberately not a foreign key: the record that
-staff looked at, exported or erased somebody's data must survive the erasure.
+staff looked at, exported or erased somebody's data must survive the erasure. Reviews and feedback (migration
+0003) hang off ``conversation_turns`` with ON DELETE CASCADE and go with the turn; staff accounts and curated
+answers are about no citizen.
 
 Constraint and index names follow ``NAMING_CONVENTION``, and the migrations spell the same names, so that
 later migrations (batch mode on SQLite rebuilds tables) can address them on every backend.
@@ -150,6 +152,14 @@ class ConversationTurn(Base):
     answer: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # How the answer came about, for staff review (migration 0003; NULL on turns logged before it): the
+    # citations shown ({n, doc_id, title, section, source_url}), the ranked document ids retrieved, what
+    # produced the text ("composer", "llm:…", "curated:v2"), why it was refused or asked back, and how long it took.
+    citations: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
+    retrieved: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    path: Mapped[str | None] = mapped_column(sa.String(255))
+    reason: Mapped[str | None] = mapped_column(sa.String(32))
+    latency_ms: Mapped[float | None] = mapped_column(sa.Double)
 
 
 class Reminder(Base):
@@ -187,3 +197,78 @@ class ProcessedMessage(Base):
 
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# -- staff evaluation of answers (migration 0003) ----------------------------------------------------------------
+
+
+class StaffUser(Base):
+    """A console account (reviewer or admin). Only a salted scrypt hash of the password is kept."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _turn_fk() -> Any:
+    # A review or a rating goes with its turn: erasing a citizen, or retention purging their turns, takes them too.
+    return mapped_column(sa.ForeignKey("conversation_turns.id", ondelete="CASCADE"), index=True)
+
+
+class Review(Base):
+    """A staff judgement of one answer; a turn may be reviewed several times (the latest counts)."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    turn_id: Mapped[int] = _turn_fk()
+    reviewer: Mapped[str] = mapped_column(sa.String(128))
+    rating: Mapped[str] = mapped_column(sa.String(16), index=True)
+    reasons: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    corrected_answer: Mapped[str] = mapped_column(sa.Text, default="")
+    # The documents the right answer rests on ({doc_id, title, section, source_url}): gold ids of a review set.
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    must_contain: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Feedback(Base):
+    """The citizen's own 👍 (+1) or 👎 (-1) on an answer: one per turn, a later one replaces it."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    turn_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_turns.id", ondelete="CASCADE"), unique=True)
+    value: Mapped[int] = mapped_column(sa.SmallInteger)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CuratedAnswer(Base):
+    """A staff-approved answer to a question, given instead of retrieval when a citizen asks it again.
+
+    Versioned: publishing for the same question (``question_key``, a SHA-256 of the normalised text) adds
+    version + 1 and withdraws the one before; rows are never updated otherwise, so what citizens were told
+    when stays on record. Not personal data: the question was chosen and published by an administrator.
+    """
+
+    __tablename__ = "curated_answers"
+    __table_args__ = (sa.UniqueConstraint("question_key", "version"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(sa.Text)
+    question_key: Mapped[str] = mapped_column(sa.String(64), index=True)
+    answer: Mapped[str] = mapped_column(sa.Text)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(sa.String(128))
+    replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("curated_answers.id"))

@@ -3,8 +3,8 @@
 Personal information protection (PIPL) shapes the API rather than being bolted on:
 
 * consent is a history of rows (grant, withdrawal, grant again), and the current state is the latest row;
-* ``export`` returns everything held about a person (Art. 45), ``delete`` erases all of it in one
-  transaction (Art. 47), ``purge_turns``/``purge_sessions`` enforce retention periods (Art. 19);
+* ``export`` returns everything held about a person (Art. 45), including their 👍/👎 and staff reviews of
+  their answers, ``delete`` erases all of it in one transaction (Art. 47), ``purge_turns``/``purge_sessions`` enforce retention periods (Art. 19);
 * the 身份证号 is stored only as ciphertext plus a keyed hash (blind index) for look-up, and without a
   cipher the store refuses to take one rather than fall back to something weaker;
 * question and answer texts pass through ``mask`` before they are written;
@@ -34,8 +34,10 @@ from zhengwu.db.models import (
     AuditLog,
     Consent,
     ConversationTurn,
+    Feedback,
     Identity,
     Reminder,
+    Review,
     ServiceRecord,
     SessionRow,
     User,
@@ -133,7 +135,8 @@ def _record_data(row: ServiceRecord) -> ServiceRecordData:
     )
 
 
-def _turn_data(row: ConversationTurn) -> TurnData:
+def turn_data(row: ConversationTurn) -> TurnData:
+    """A turn row as the plain value callers get (also used by ``zhengwu.review.store``)."""
     return TurnData(
         id=row.id,
         session_id=row.session_id,
@@ -143,7 +146,18 @@ def _turn_data(row: ConversationTurn) -> TurnData:
         answer=row.answer,
         status=row.status,
         created_at=row.created_at,
+        citations=list(row.citations or []),
+        retrieved=list(row.retrieved or []),
+        path=row.path or "",
+        reason=row.reason or "",
+        latency_ms=row.latency_ms,
     )
+
+
+def _citation_record(citation: Any) -> dict[str, Any]:
+    """What a turn keeps of a citation: enough to show and check it, not the snippet (the index has the text)."""
+    get = citation.get if isinstance(citation, dict) else lambda name, default="": getattr(citation, name, default)
+    return {name: get(name, "") for name in ("n", "doc_id", "title", "section", "source_url")}
 
 
 class PeopleStore:
@@ -415,9 +429,25 @@ class PeopleStore:
     # -- conversation turns ---------------------------------------------------------------------------------
 
     def log_turn(
-        self, session_id: str, user_id: int | None, channel: str, question: str, answer: str, status: str
+        self,
+        session_id: str,
+        user_id: int | None,
+        channel: str,
+        question: str,
+        answer: str,
+        status: str,
+        *,
+        citations: Sequence[Any] = (),
+        retrieved: Sequence[str] = (),
+        path: str | None = None,
+        reason: str | None = None,
+        latency_ms: float | None = None,
     ) -> int:
-        """Store one turn, with question and answer passed through ``mask`` first."""
+        """Store one turn, with question and answer passed through ``mask`` first; returns its id.
+
+        The keyword arguments record how the answer came about, so that staff can review it: ``citations``
+        (``Citation`` objects or dicts), the ranked ``retrieved`` document ids, the ``path`` that produced the
+        text, the ``reason`` of a refusal and the latency."""
         _check(channel, CHANNELS, "channel")
         with self._write() as session:
             row = ConversationTurn(
@@ -428,6 +458,11 @@ class PeopleStore:
                 answer=self._mask(answer),
                 status=status,
                 created_at=utcnow(),
+                citations=[_citation_record(c) for c in citations],
+                retrieved=list(retrieved),
+                path=path,
+                reason=reason,
+                latency_ms=latency_ms,
             )
             session.add(row)
             session.flush()
@@ -446,7 +481,7 @@ class PeopleStore:
         if limit is not None:
             query = query.limit(limit)
         with self._read() as session:
-            return [_turn_data(row) for row in reversed(session.scalars(query).all())]
+            return [turn_data(row) for row in reversed(session.scalars(query).all())]
 
     # -- reminders ------------------------------------------------------------------------------------------
 
@@ -514,6 +549,12 @@ class PeopleStore:
             return column_user == user_id
         return sa.or_(column_user == user_id, sa.and_(column_user.is_(None), column_session.in_(session_ids)))
 
+    def _turn_ids(self, user_id: int, session_ids: set[str]) -> Any:
+        """The ids of the user's turns, as a subquery: their feedback and reviews are about the user too."""
+        return sa.select(ConversationTurn.id).where(
+            self._about(ConversationTurn.user_id, ConversationTurn.session_id, user_id, session_ids)
+        )
+
     def export(self, user_id: int) -> dict[str, Any]:
         """Everything held about the user, JSON-serialisable, for the user themselves (PIPL Art. 45).
 
@@ -531,6 +572,8 @@ class PeopleStore:
 
             def rows(model: Any, *where: Any, order: Any) -> list[Any]:
                 return list(session.scalars(sa.select(model).where(*where).order_by(order)))
+
+            turn_ids = self._turn_ids(user_id, session_ids)
 
             data = {
                 "format": EXPORT_FORMAT,
@@ -574,11 +617,31 @@ class PeopleStore:
                     )
                 ],
                 "conversation_turns": [
-                    {k: v for k, v in asdict(_turn_data(r)).items() if k != "id"}
+                    {k: v for k, v in asdict(turn_data(r)).items() if k != "id"}
                     for r in rows(
                         ConversationTurn,
                         self._about(ConversationTurn.user_id, ConversationTurn.session_id, user_id, session_ids),
                         order=ConversationTurn.id,
+                    )
+                ],
+                "feedback": [
+                    {"question": question, "value": r.value, "channel": r.channel, "created_at": r.created_at}
+                    for r, question in session.execute(
+                        sa.select(Feedback, ConversationTurn.question)
+                        .join(ConversationTurn, Feedback.turn_id == ConversationTurn.id)
+                        .where(Feedback.turn_id.in_(turn_ids))
+                        .order_by(Feedback.id)
+                    )
+                ],
+                # Staff judgements of the person's answers, without the reviewer's name (as access_log).
+                "reviews": [
+                    {"question": question, "rating": r.rating, "reasons": list(r.reasons or []),
+                     "corrected_answer": r.corrected_answer, "created_at": r.created_at}
+                    for r, question in session.execute(
+                        sa.select(Review, ConversationTurn.question)
+                        .join(ConversationTurn, Review.turn_id == ConversationTurn.id)
+                        .where(Review.turn_id.in_(turn_ids))
+                        .order_by(Review.id)
                     )
                 ],
                 "access_log": [
@@ -605,6 +668,9 @@ class PeopleStore:
                 )
                 counts[model.__tablename__] = counts.get(model.__tablename__, 0) + (result.rowcount or 0)
 
+            turn_ids = self._turn_ids(user_id, session_ids)
+            drop(Feedback, Feedback.turn_id.in_(turn_ids))  # cascades anyway; counted here
+            drop(Review, Review.turn_id.in_(turn_ids))
             drop(
                 ConversationTurn,
                 self._about(ConversationTurn.user_id, ConversationTurn.session_id, user_id, session_ids),

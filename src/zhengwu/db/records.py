@@ -60,6 +60,12 @@ class TurnData:
     answer: str
     status: str
     created_at: datetime
+    # How the answer came about (empty on turns logged before these were recorded).
+    citations: list[dict] = field(default_factory=list)  # {n, doc_id, title, section, source_url}
+    retrieved: list[str] = field(default_factory=list)
+    path: str = ""
+    reason: str = ""
+    latency_ms: float | None = None
 
 
 @dataclass(frozen=True)

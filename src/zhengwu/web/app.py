@@ -2,10 +2,13 @@
 
     POST /api/v1/chat            JSON answer (text, status, citations, session id, latency)
     POST /api/v1/chat/stream     the same answer as Server-Sent Events: ``delta`` pieces (``reset``), ``done``
+    POST /api/v1/feedback        the citizen's 👍/👎 on an answer of their own session
     GET  /healthz, /readyz       liveness, and "the index is loaded"
     GET  /api/v1/admin/stats     } staff only: Authorization: Bearer $ZHENGWU_ADMIN_TOKEN
     POST /api/v1/admin/reindex   }
     GET  /                       a demo page with the embeddable widget (/static/widget.js)
+    GET  /console                the staff review console (zhengwu.review.console): login, conversations,
+                                 ratings, curated answers, knowledge gaps, review sets
 
 Citizens are anonymous; a session id (cookie ``zhengwu_session`` or header ``X-Session-Id``) keeps the
 conversation. No handler returns a 500 for anything a citizen sends.
@@ -41,7 +44,7 @@ from ..citizens import personal_context, verify_user_token
 from ..config import Settings, get_settings
 from ..privacy import install_log_masking
 from ..sessions import new_session_id, valid_session_id
-from .models import AnswerOut, ChatIn, ConsentIn, ErrorOut, MeIn, StatsOut
+from .models import AnswerOut, ChatIn, ConsentIn, ErrorOut, FeedbackIn, MeIn, StatsOut
 from .ratelimit import RateLimiter
 
 STATIC = Path(__file__).parent / "static"
@@ -283,6 +286,39 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         with_cookie(response, session)
         return response
 
+    # -- feedback -----------------------------------------------------------------------------------------
+    def reviews():
+        """The review tables beside the people store (None without one)."""
+        people_store = state["people"]
+        if people_store is None or getattr(people_store, "engine", None) is None:
+            return None
+        if state.get("reviews") is None:
+            from ..review.store import ReviewStore
+
+            state["reviews"] = ReviewStore.of(people_store)
+        return state["reviews"]
+
+    @app.post("/api/v1/feedback", dependencies=[Depends(rate_limited)], tags=["chat"],
+              responses={403: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+    async def feedback(body: FeedbackIn, request: Request, x_session_id: str | None = Header(default=None)) -> dict:
+        """Rate an answer: 1 有帮助 (👍) or -1 没帮助 (👎), replacing an earlier rating. Only the session that got
+        the answer may rate it (`session_id`, the `X-Session-Id` header or the session cookie)."""
+        store = reviews()
+        if store is None:
+            raise HTTPException(404, detail={"message": "本服务暂未开通评价功能。",
+                                             "detail": "feedback needs the personal-data store"})
+        session = body.session_id or x_session_id or request.cookies.get(SESSION_COOKIE)
+        if not valid_session_id(session):
+            raise HTTPException(403, detail={"message": "只能评价您本次对话中的回答。",
+                                             "detail": "missing or invalid session id"})
+        try:
+            await run_in_threadpool(
+                lambda: store.record_feedback(body.turn_id, body.value, "web", session_id=session))
+        except LookupError:
+            raise HTTPException(404, detail={"message": "没有找到这条回答，无法评价。",
+                                             "detail": "no such turn in this session"}) from None
+        return {"message": "感谢您的反馈！", "turn_id": body.turn_id, "value": body.value}
+
     # -- health -------------------------------------------------------------------------------------------
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict:
@@ -343,6 +379,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     for router in channel_routers(settings, channel_core):
         app.include_router(router)
+
+    # -- staff review console (server-rendered pages) ------------------------------------------------------
+    from ..review.console import install_console
+
+    install_console(app, settings, people=lambda: state["people"], assistant=the_assistant)
 
     # -- widget and demo ----------------------------------------------------------------------------------
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from ..answer import Answer
@@ -46,8 +48,10 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut] = []
     session_id: str | None = None
     latency_ms: float = 0.0
-    path: str = Field(default="composer", description="composer, or llm:<model>:<prompt versions>")
+    path: str = Field(default="composer",
+                      description="composer, llm:<model>:<prompt versions>, or curated:v<n> (a staff-approved answer)")
     personal: list[str] = Field(default=[], description="personal uses applied (only with the user's consent)")
+    turn_id: int | None = Field(default=None, description="Rate this answer with POST /api/v1/feedback.")
 
     @classmethod
     def from_answer(cls, answer: Answer) -> "AnswerOut":
@@ -60,7 +64,15 @@ class AnswerOut(BaseModel):
             latency_ms=answer.latency_ms,
             path=answer.path,
             personal=answer.personal,
+            turn_id=answer.turn_id,
         )
+
+
+class FeedbackIn(BaseModel):
+    turn_id: int = Field(ge=1, description="From the answer being rated.")
+    value: Literal[1, -1] = Field(description="1: 有帮助 (👍), -1: 没帮助 (👎). A later rating replaces an earlier one.")
+    session_id: str | None = Field(default=None, max_length=64,
+                                   description="The session that got the answer (or the cookie / X-Session-Id).")
 
 
 class ErrorOut(BaseModel):

@@ -15,10 +15,14 @@
  * when the stream endpoint is missing. The conversation's session_id is kept in sessionStorage, so follow-up
  * questions ("电话呢？") stay in the same session while the tab is open.
  *
+ * Under each answer, 👍 / 👎 buttons ("有帮助" / "没帮助") rate it through POST {api}/api/v1/feedback (turn_id and
+ * session_id of the answer); the rating is kept with the message, and a second click on the other button replaces it.
+ *
  * Everything lives in a Shadow DOM (classes prefixed `zw-` as well), so the host page's CSS does not leak in.
  * Answer text is never inserted as HTML: nodes are built with textContent, and only http(s) URLs become links.
  * A small API is exposed as window.ZhengwuWidget: open(), close(), toggle(), ask(question), reset(); and the
- * page receives `zhengwu:answer` / `zhengwu:error` DOM events (detail: question, answer or message) on document.
+ * page receives `zhengwu:answer` / `zhengwu:error` / `zhengwu:feedback` DOM events (detail: question, answer or
+ * message; turn_id and value) on document.
  */
 (function () {
   'use strict';
@@ -33,6 +37,8 @@
   var HOTLINE_HINT = '如需人工服务，请拨打 12345 政务服务便民热线';
   var PLACEHOLDER = '请输入您的问题，例如：办居住证要带什么材料？';
   var MAX_STORED_MESSAGES = 40;
+  var THUMB_UP = ['M7 10v12', 'M15 5.88 14 10h5.83a2 2 0 0 1 1.92 2.56l-2.33 8A2 2 0 0 1 17.5 22H4a2 2 0 0 1-2-2v-8a2 2 0 0 1 2-2h2.76a2 2 0 0 0 1.79-1.11L12 2a3.13 3.13 0 0 1 3 3.88Z'];
+  var THUMB_DOWN = ['M17 14V2', 'M9 18.12 10 14H4.17a2 2 0 0 1-1.92-2.56l2.33-8A2 2 0 0 1 6.5 2H20a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2h-2.76a2 2 0 0 0-1.79 1.11L12 22a3.13 3.13 0 0 1-3-3.88Z'];
 
   function attr(name) {
     return script ? script.getAttribute('data-' + name) : null;
@@ -127,6 +133,14 @@
     '.zw-sources a:hover{text-decoration:underline;}',
     '.zw-source-n{color:var(--zw-muted);margin-right:4px;}',
     '.zw-source-region{margin-left:6px;padding:0 5px;border-radius:4px;background:#eef1f6;color:var(--zw-muted);font-size:12px;}',
+    '.zw-feedback{display:flex;align-items:center;flex-wrap:wrap;gap:6px;margin-top:8px;white-space:normal;font-size:12px;color:var(--zw-muted);}',
+    '.zw-fb{display:inline-flex;align-items:center;justify-content:center;gap:4px;height:28px;padding:0 10px;',
+    '  border:1px solid var(--zw-border);border-radius:14px;background:#fff;color:var(--zw-muted);cursor:pointer;font-size:12px;line-height:1;}',
+    '.zw-fb svg{width:14px;height:14px;flex:none;}',
+    '.zw-fb:hover{background:#eef3fb;}',
+    '.zw-fb[aria-pressed="true"]{background:#e6eefb;border-color:var(--zw-primary);color:var(--zw-primary-dark);box-shadow:0 0 0 1px var(--zw-primary) inset;}',
+    '.zw-fb[disabled]{cursor:progress;opacity:.7;}',
+    '.zw-fb-note{min-height:1em;}',
     '.zw-hint{margin-top:10px;padding:6px 10px;border-radius:8px;background:#fff3f0;color:#9a3412;white-space:normal;font-size:13px;}',
     '.zw-pending{color:var(--zw-muted);}',
     '.zw-dots::after{content:"";display:inline-block;width:1.2em;text-align:left;animation:zw-dots 1.2s steps(4,end) infinite;}',
@@ -408,6 +422,48 @@
       hint.setAttribute('data-zw-hint', 'hotline');
       m.card.appendChild(hint);
     }
+    if (kind !== 'clarify' && typeof answer.turn_id === 'number') renderFeedback(m.card, answer);
+  }
+
+  /** 👍 / 👎 under an answer. `record` is the stored message: its `feedback` survives a page reload. */
+  function renderFeedback(card, record) {
+    var bar = el('div', 'zw-feedback');
+    bar.setAttribute('role', 'group');
+    bar.setAttribute('aria-label', '这条回答对您有帮助吗？');
+    bar.appendChild(el('span', 'zw-fb-question', '这条回答有帮助吗？'));
+    var note = el('span', 'zw-fb-note');
+    note.setAttribute('role', 'status');
+    // 👍 / 👎 drawn as SVG: an office PC without a colour-emoji font would show empty boxes.
+    var buttons = [[1, THUMB_UP, '有帮助'], [-1, THUMB_DOWN, '没帮助']].map(function (spec) {
+      var b = el('button', 'zw-fb ' + (spec[0] > 0 ? 'zw-fb-up' : 'zw-fb-down'));
+      b.type = 'button';
+      b.appendChild(svgIcon(spec[1]));
+      b.appendChild(el('span', '', spec[2]));
+      b.setAttribute('aria-label', spec[2]);
+      b.setAttribute('aria-pressed', record.feedback === spec[0] ? 'true' : 'false');
+      b.addEventListener('click', function () { sendFeedback(record, spec[0], buttons, note); });
+      bar.appendChild(b);
+      return b;
+    });
+    bar.appendChild(note);
+    card.appendChild(bar);
+  }
+
+  async function sendFeedback(record, value, buttons, note) {
+    buttons.forEach(function (b) { b.disabled = true; });
+    try {
+      var resp = await post('/api/v1/feedback', { turn_id: record.turn_id, value: value, session_id: state.sessionId || null });
+      if (!resp.ok) throw await httpError(resp);
+      record.feedback = value;
+      saveState();
+      buttons.forEach(function (b, i) { b.setAttribute('aria-pressed', (i === 0 ? 1 : -1) === value ? 'true' : 'false'); });
+      note.textContent = value > 0 ? '感谢您的反馈！' : '感谢反馈，我们会改进这个回答。';
+      notify('zhengwu:feedback', { turn_id: record.turn_id, value: value });
+    } catch (err) {
+      note.textContent = err instanceof HttpError && err.message ? err.message : '评价未能提交，请稍后再试。';
+    } finally {
+      buttons.forEach(function (b) { b.disabled = false; });
+    }
   }
 
   function renderError(m, message) {
@@ -598,8 +654,10 @@
       if (!answer || typeof answer.text !== 'string') throw new HttpError(0, '抱歉，收到的回答格式不正确，请稍后再试。');
       if (answer.session_id) state.sessionId = answer.session_id;
       var citations = Array.isArray(answer.citations) ? answer.citations : [];
-      renderAnswer(m, { text: answer.text, status: answer.status, citations: citations });
-      state.messages.push({ role: 'bot', text: answer.text, status: answer.status, citations: citations });
+      var record = { role: 'bot', text: answer.text, status: answer.status, citations: citations,
+                     turn_id: typeof answer.turn_id === 'number' ? answer.turn_id : null };
+      renderAnswer(m, record);
+      state.messages.push(record);
       saveState();
       status.textContent = '';
       notify('zhengwu:answer', { question: question, answer: answer, pieces: pieces });
