@@ -87,14 +87,15 @@ def mask_pii(text: str) -> str:
 
 
 @contextmanager
-def scratch_pg_database() -> Iterator[sa.URL]:
-    assert PG_URL
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+def scratch_pg_database(server_url: str | None = None) -> Iterator[sa.URL]:
+    server_url = server_url or PG_URL
+    assert server_url
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
     name = f"zhengwu_t_{secrets.token_hex(6)}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield normalise_url(PG_URL).set(database=name)
+        yield normalise_url(server_url).set(database=name)
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

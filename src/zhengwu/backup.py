@@ -125,7 +125,10 @@ def restore(settings: Settings, archive_path: Path, progress=None) -> BackupRepo
     index.dense.drop()
     index = Index(settings)
     index.rebuild_sparse()
-    index._reconcile_dense(progress or (lambda _label, _total: (lambda _n: None)))
+    if progress:
+        index.repair_dense(progress)
+    else:
+        index.repair_dense()
     index.close()
     return BackupReport(archive_path, manifest.get("documents", 0), manifest.get("chunks", 0), tables)
 

@@ -69,10 +69,22 @@ def _print_report(path: Path, report) -> None:
 
 
 def _ensure_index(settings: Settings, quiet: bool = False):
-    """The assistant's index, built from the bundled corpus on first use (with progress shown)."""
+    """The assistant's index, built from the bundled corpus on first use (with progress shown), checked and
+    repaired where it can be (missing BM25 files or vectors are rebuilt from the chunk store)."""
     from .index import Index
+    from .store import IndexDamaged
 
-    index = Index(settings)
+    try:
+        index = Index(settings)
+    except IndexDamaged as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not index.is_empty():
+        missing = len(index.store.embedded_chunks()) - index.dense.count()
+        if missing:
+            if not quiet:
+                click.echo(f"The vector index does not match the chunk store ({missing:+d} vectors): repairing "
+                           "from the embedding cache...", err=True)
+            index.repair_dense(_progress_factory(not quiet))
     if index.is_empty():
         if not settings.corpus_dir.exists():
             raise click.ClickException(
@@ -390,6 +402,7 @@ def serve(host: str, port: int, workers: int) -> None:
     Staff endpoints need ZHENGWU_ADMIN_TOKEN; sites that embed the widget go in ZHENGWU_CORS_ORIGINS.
     """
     import os
+    import shutil
 
     import uvicorn
 
@@ -398,9 +411,16 @@ def serve(host: str, port: int, workers: int) -> None:
         # Several workers share the cores: one embedding thread each beats threads fighting over them.
         os.environ["ZHENGWU_EMBED_THREADS"] = "1"
     _ensure_index(settings).close()
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics sums all workers: each writes its counters to files here (cleared at every start).
+        metrics_dir = settings.data_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
+    # log_config=None: each worker configures logging itself (JSON lines, request ids, PII masked).
     uvicorn.run("zhengwu.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=False)
+                log_level="info", log_config=None, proxy_headers=False)
 
 
 @main.command()

@@ -76,6 +76,7 @@ class Settings(BaseSettings):
         default=None, description="Shared with the city portal, which signs logged-in users' ids for the widget."
     )
     retention_days: int = Field(default=180, ge=1, description="Conversation logs older than this are purged.")
+    log_format: Literal["json", "text"] = Field(default="json", description="`zhengwu serve` log lines.")
     redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0: shared de-duplication "
                                   "and rate limits across workers. Unset: the database / per-process.")
     public_url: str | None = Field(default=None, description="How citizens reach this service, e.g. "

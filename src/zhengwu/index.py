@@ -164,6 +164,10 @@ class Index:
         self.dense.delete(sorted(old_ids - new_ids))
         return len(new_ids)
 
+    def repair_dense(self, progress: ProgressFactory = _no_progress) -> None:
+        """Bring the vectors in line with the chunk store (after a lost Chroma folder, a restore, a new server)."""
+        self._reconcile_dense(progress)
+
     def _reconcile_dense(self, progress: ProgressFactory) -> None:
         """Repair what an interrupted run or a model change left behind: missing or orphan vectors."""
         expected = dict(self.store.embedded_chunks())

@@ -64,7 +64,7 @@ def new_request_id(incoming: str | None = None) -> str:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, and any ``extra`` fields."""
 
-    _standard = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {

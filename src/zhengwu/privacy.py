@@ -178,7 +178,7 @@ def install_record_masking(prefixes: tuple[str, ...] = MASKED_LOGGERS) -> None:
 
     def factory(*args, **kwargs) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        if record.name.split(".", 1)[0] in prefixes:
+        if record.name and record.name.split(".", 1)[0] in prefixes:
             pii_filter.filter(record)
         return record
 

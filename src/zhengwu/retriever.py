@@ -7,6 +7,7 @@ names outright is the strongest signal of all for service guides, so it is a thi
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +20,8 @@ from .text import normalize
 
 SPARSE_CANDIDATES = 300
 DENSE_CANDIDATES = 60
+
+log = logging.getLogger("zhengwu.retriever")
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class Retriever:
     ):
         self.index = index
         self.dense_weight = dense_weight
+        self._dense_ok = True
         # A card is a bounded summary (title, purpose clause): weaker evidence than a vector of the text itself.
         self.card_weight = card_weight
         self.region_bonus = region_bonus
@@ -153,7 +157,7 @@ class Retriever:
             # Filtered in Python, not with a Chroma `where`: on a few thousand vectors a metadata filter costs
             # Chroma ~14 ms against ~2 ms for a plain query, and DocMeta already knows region, type and status.
             restricted = filters.regions is not None or filters.doc_types is not None
-            for chunk_id, cosine in self.index.dense.query(vector, DENSE_CANDIDATES * (3 if restricted else 1)):
+            for chunk_id, cosine in self._dense(vector, DENSE_CANDIDATES * (3 if restricted else 1)):
                 doc_id = chunk_id.split("#", 1)[0]
                 if doc_id not in docs or not self.passes(docs[doc_id], filters):
                     continue
@@ -172,6 +176,25 @@ class Retriever:
         if self.reranker is not None:
             ranked = self.reranker.rerank(question, ranked, self.index)
         return diversify(ranked)[:k]
+
+    def _dense(self, vector, n: int) -> list[tuple[str, float]]:
+        """The dense leg, or nothing while the vector store is unreachable: answers then come from BM25 alone
+        (somewhat lower recall) instead of failing, and the next question tries the store again."""
+        from .observability import DEPENDENCY_UP
+
+        try:
+            found = self.index.dense.query(vector, n)
+        except Exception as exc:  # noqa: BLE001 - a Chroma server down, a network error: degrade, don't fail
+            if self._dense_ok:
+                log.error("dense retrieval unavailable, answering from BM25 alone: %s", type(exc).__name__)
+            self._dense_ok = False
+            DEPENDENCY_UP.labels("chroma").set(0)
+            return []
+        if not self._dense_ok:
+            log.warning("dense retrieval available again")
+            self._dense_ok = True
+            DEPENDENCY_UP.labels("chroma").set(1)
+        return found
 
     def _fuse(self, question: str, hits: list[DocHit], filters: Filters) -> None:
         top_sparse = max(h.sparse for h in hits) or 1.0

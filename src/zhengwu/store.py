@@ -60,13 +60,24 @@ class StoredChunk:
     context: str
 
 
+class IndexDamaged(RuntimeError):
+    """The chunk store cannot be read; the message tells the operator how to recover."""
+
+
 class ChunkStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            self._db.execute("SELECT COUNT(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexDamaged(
+                f"the index at {path} is damaged ({exc}). Rebuild it with `zhengwu ingest --rebuild`, "
+                "or restore a backup with `zhengwu restore FILE`."
+            ) from exc
         self._lock = threading.RLock()
 
     # -- reads ---------------------------------------------------------------------------------------------

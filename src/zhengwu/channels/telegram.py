@@ -38,6 +38,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 
 from ..answer import Citation
 from ..config import Settings, get_settings
+from ..observability import CHANNEL_ERRORS
 from .common import HELP, NON_TEXT, WELCOME, ChannelCore, Reply
 
 CHANNEL = "telegram"
@@ -319,6 +320,7 @@ class TelegramBot:
             return
         # The exception's message may quote the user's text: its type and place only, the rest at DEBUG.
         log.error("telegram: update %s failed: %s at %s", update.update_id, type(err).__name__, where)
+        CHANNEL_ERRORS.labels("telegram").inc()
         log.debug("telegram: update %s traceback", update.update_id, exc_info=err)
         chat = update.effective_chat
         if chat is not None:

@@ -33,6 +33,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from ..config import Settings
+from ..observability import CHANNEL_ERRORS
 from .common import NON_TEXT, WELCOME, ChannelCore, render_plain, split_text
 from .dedupe import Deduper, make_deduper
 from .wechat_api import OfficialAccountAPI, WeChatAPIError
@@ -200,6 +201,7 @@ class Responder:
             body = render_plain(reply.answer, lambda c: self.links.url(c.source_url)) if reply.answer else reply.text
         except Exception:  # noqa: BLE001 - a bug must not leave the citizen without a reply
             log.exception("%s: answering a message failed", self.channel)
+            CHANNEL_ERRORS.labels(self.channel).inc()
             body = apology(self.settings)
         return pieces_of(body, self.settings.hotline) or [apology(self.settings)]
 
@@ -237,9 +239,11 @@ class Responder:
                 self.send(user, piece)
             except WeChatAPIError as exc:
                 log.error("%s: piece %d of %d not delivered (%s)", self.channel, n, len(pieces), exc)
+                CHANNEL_ERRORS.labels(self.channel).inc()
                 return
             except Exception:  # noqa: BLE001 - background work: log, never crash the worker
                 log.exception("%s: piece %d of %d not delivered", self.channel, n, len(pieces))
+                CHANNEL_ERRORS.labels(self.channel).inc()
                 return
 
 

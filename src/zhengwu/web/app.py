@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -33,6 +34,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -42,14 +44,26 @@ from ..channels.common import ChannelCore
 from ..channels.routes import channel_routers
 from ..citizens import personal_context, verify_user_token
 from ..config import Settings, get_settings
-from ..privacy import install_log_masking
+from ..observability import (
+    DEPENDENCY_UP,
+    LATENCY,
+    REQUESTS,
+    configure_logging,
+    metrics_payload,
+    new_request_id,
+    record_answer,
+    request_id,
+)
 from ..sessions import new_session_id, valid_session_id
+from .health import check_dependencies
 from .models import AnswerOut, ChatIn, ConsentIn, ErrorOut, FeedbackIn, MeIn, StatsOut
-from .ratelimit import RateLimiter
+from .ratelimit import make_rate_limiter
 
 STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "zhengwu_session"
 MAX_BODY_BYTES = 64 * 1024
+UPLOAD_BYTES = 50 * 1024 * 1024  # staff history imports (history.MAX_FILE_BYTES)
+UNAVAILABLE = "服务暂时不可用，请稍后再试，或拨打 {hotline} 政务服务便民热线。"
 _PIECE = re.compile(r"[^。！？；\n]*[。！？；\n]|[^。！？；\n]+$")
 
 log = logging.getLogger("zhengwu.web")
@@ -66,8 +80,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             from ..citizens import open_people_store
             from ..db.sessions import DbSessionStore
 
-            install_log_masking()
-            install_log_masking("uvicorn")
+            configure_logging(settings.log_format)
             _drop_query_strings(logging.getLogger("uvicorn.access"))
             state["people"] = people_store = await run_in_threadpool(open_people_store, settings)
             sessions = DbSessionStore(people_store.engine, ttl=settings.session_ttl_seconds)
@@ -90,7 +103,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             allow_headers=["Content-Type", "X-Session-Id"],
             allow_credentials=True,
         )
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    limiter = make_rate_limiter(settings.rate_limit_per_minute, settings.redis_url)
     # Answering is CPU work under the GIL: two at a time per worker, the rest wait in order. Forty threads
     # contending for one interpreter lock make the slowest answers much slower (load_benchmark.py, 20
     # clients, 2 workers: p95 456 ms unbounded, 277-328 ms with 2, 376 ms with 1). With an LLM most of an
@@ -112,17 +125,35 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             content={
                 "message": "请求格式不正确，请检查后重试。",
                 "detail": f"invalid request: {fields}",
-                "errors": json.loads(json.dumps(exc.errors(), default=str)),
+                # Inputs are echoed back only as text that can be encoded (a lone surrogate cannot).
+                "errors": json.loads(
+                    json.dumps(exc.errors(), default=str, ensure_ascii=False).encode("utf-8", "replace").decode()
+                ),
             },
         )
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(status_code=413, content={"message": "请求内容过大。", "detail": "body too large"})
-        state["requests"] += 1
-        return await call_next(request)
+        rid = new_request_id(request.headers.get("x-request-id"))
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        try:
+            length = request.headers.get("content-length")
+            limit = UPLOAD_BYTES if request.url.path == "/api/v1/admin/history" else MAX_BODY_BYTES
+            if length and length.isdigit() and int(length) > limit:
+                response = JSONResponse(status_code=413, content={"message": "请求内容过大。", "detail": "body too large"})
+            else:
+                state["requests"] += 1
+                response = await call_next(request)
+        finally:
+            request_id.reset(token)
+        route = request.scope.get("route")
+        label = getattr(route, "path", None) or "unmatched"
+        REQUESTS.labels(request.method, label, str(response.status_code)).inc()
+        LATENCY.labels(label).observe(time.perf_counter() - started)
+        response.headers["X-Request-Id"] = rid
+        response.headers["X-Served-By"] = str(os.getpid())
+        return response
 
     def rate_limited(request: Request) -> None:
         client = request.client.host if request.client else "unknown"
@@ -153,9 +184,17 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         owner = portal_user(body.user_token, create=False) if body.user_token else None
         user = UserContext(region=body.region, personal=personal_of(body, owner), user_id=owner)
         try:
-            return the_assistant().ask(body.question, session=session, user=user, on_delta=on_delta)
+            answer = the_assistant().ask(body.question, session=session, user=user, on_delta=on_delta)
+            record_answer(answer.status, answer.path, answer.reason)
+            DEPENDENCY_UP.labels("database").set(1)
+            return answer
         except HTTPException:
             raise
+        except SQLAlchemyError as exc:  # the database is down: say so, clearly, and recover by itself
+            log.error("database unavailable: %s", type(exc).__name__)
+            DEPENDENCY_UP.labels("database").set(0)
+            raise HTTPException(503, detail={"message": UNAVAILABLE.format(hotline=settings.hotline),
+                                             "detail": "database unavailable"}) from None
         except Exception:  # noqa: BLE001 - a bug must not become a 500 for the citizen
             log.exception("answering failed")
             return Answer(
@@ -326,10 +365,24 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> JSONResponse:
+        """200 when the index is loaded and every configured dependency answers; 503 naming what does not."""
         assistant = state["assistant"]
         if assistant is None or assistant.index.is_empty():
             return JSONResponse(status_code=503, content={"status": "not ready", "detail": "index not loaded"})
-        return JSONResponse(content={"status": "ready"})
+        checks = await run_in_threadpool(check_dependencies, settings, state["people"])
+        for name, ok in checks.items():
+            DEPENDENCY_UP.labels(name).set(1 if ok == "ok" else 0)
+        failing = {name: why for name, why in checks.items() if why != "ok"}
+        if failing:
+            return JSONResponse(status_code=503, content={"status": "not ready", "dependencies": checks,
+                                                          "detail": "unavailable: " + ", ".join(failing)})
+        return JSONResponse(content={"status": "ready", "dependencies": checks})
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics of all workers (restrict this route to the monitoring network at the proxy)."""
+        payload, content_type = metrics_payload()
+        return Response(payload, media_type=content_type)
 
     # -- staff --------------------------------------------------------------------------------------------
     def staff(authorization: str | None = Header(default=None)) -> None:
