@@ -77,7 +77,7 @@ def main() -> int:
             event = json.loads(line)
             for interaction in _interactions(event):
                 requests += 1
-                status = (interaction.get("response") or {}).get("status_code")
+                status = interaction["response"].get("status_code")
                 if status is not None and status >= 500:
                     server_errors += 1
         print(result.stdout[-3000:])
@@ -92,7 +92,7 @@ def main() -> int:
 def _interactions(event: dict):
     """Every recorded request/response pair in one NDJSON event, wherever schemathesis nests them."""
     if isinstance(event, dict):
-        if "request" in event and "response" in event:
+        if isinstance(event.get("request"), dict) and isinstance(event.get("response"), dict):
             yield event
         for value in event.values():
             if isinstance(value, (dict, list)):

@@ -178,8 +178,12 @@ def test_killing_a_worker_mid_load_loses_no_accepted_message(topology):
 
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             futures = [pool.submit(one, i) for i in range(1, 81)]
-            time.sleep(1.0)
-            victim = next(f.result()[2] for f in futures if f.done() and f.result()[2])
+            victim, deadline = None, time.monotonic() + 60
+            while victim is None and time.monotonic() < deadline:  # a worker that has answered, mid-load
+                served = [f.result()[2] for f in futures if f.done() and f.result()[2]]
+                victim = served[0] if len(served) >= 5 else None
+                time.sleep(0.05)
+            assert victim, "no answers within a minute"
             os.kill(int(victim), signal.SIGKILL)
             results = [f.result() for f in futures]
         accepted = {i for i, code, _ in results if code == 200}

@@ -180,6 +180,7 @@ class PeopleStore:
     @contextmanager
     def _read(self) -> Iterator[Session]:
         with self._sessions() as session:
+            session.connection(execution_options={"read_only": True})  # SQLite: a deferred BEGIN, no write lock
             yield session
 
     @contextmanager

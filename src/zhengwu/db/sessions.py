@@ -34,7 +34,7 @@ class DbSessionStore:
 
     def get(self, session_id: str | None) -> Session:
         if session_id:
-            with self.engine.connect() as connection:
+            with self.engine.connect().execution_options(read_only=True) as connection:
                 row = connection.execute(
                     sa.select(self._table.c.data, self._table.c.updated_at).where(
                         self._table.c.session_id == session_id
@@ -72,7 +72,7 @@ class DbSessionStore:
         raise NotImplementedError(f"DbSessionStore supports SQLite and PostgreSQL, not {dialect}")
 
     def count(self) -> int:
-        with self.engine.connect() as connection:
+        with self.engine.connect().execution_options(read_only=True) as connection:
             return (
                 connection.scalar(
                     sa.select(sa.func.count())

@@ -76,6 +76,10 @@ def _start_of(day: Any) -> datetime:
 
 
 class ReviewStore:
+    # Publications and withdrawals made in this process: a worker sees its own changes on the next question
+    # without asking the database (other workers see them within CuratedAnswers.REFRESH_SECONDS).
+    local_changes = 0
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -90,6 +94,7 @@ class ReviewStore:
     @contextmanager
     def _read(self) -> Iterator[Session]:
         with self._sessions() as session:
+            session.connection(execution_options={"read_only": True})  # SQLite: a deferred BEGIN, no write lock
             yield session
 
     @contextmanager
@@ -351,7 +356,13 @@ class ReviewStore:
             )
             session.add(row)
             session.flush()
-            return _curated(row)
+            published = _curated(row)
+        self._changed()  # after the commit
+        return published
+
+    @classmethod
+    def _changed(cls) -> None:
+        cls.local_changes += 1
 
     def withdraw(self, curated_id: int, actor: str) -> CuratedData:
         with self._write() as session:
@@ -361,7 +372,9 @@ class ReviewStore:
             if row.status != "published":
                 raise ValueError(f"curated answer {curated_id} is not published")
             row.status, row.withdrawn_at, row.withdrawn_by = "withdrawn", utcnow(), actor
-            return _curated(row)
+            withdrawn = _curated(row)
+        self._changed()
+        return withdrawn
 
     def curated(self, curated_id: int) -> CuratedData | None:
         with self._read() as session:
