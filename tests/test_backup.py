@@ -3,12 +3,12 @@ from SQLite restores into PostgreSQL (when one is configured)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date
 
 import pytest
 from conftest import FIXTURE_CORPUS, build_index
+from test_db_store import PG_URL
 
 from zhengwu.assistant import Assistant
 from zhengwu.backup import BackupError, backup, restore
@@ -73,10 +73,6 @@ def test_not_a_backup_is_refused(tmp_path):
         backup(Settings(data_dir=tmp_path / "empty", corpus_dir=FIXTURE_CORPUS), tmp_path / "x.tar.gz")
 
 
-PG_URL = os.environ.get("ZHENGWU_TEST_DATABASE_URL") or (
-    os.environ.get("ZHENGWU_DATABASE_URL", "") if os.environ.get("ZHENGWU_DATABASE_URL", "").startswith("postgres")
-    else None
-)
 
 
 @pytest.mark.skipif(not PG_URL, reason="set ZHENGWU_TEST_DATABASE_URL to test PostgreSQL")

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -65,11 +63,6 @@ OTHER_QUESTIONS = [  # other citizens, so the conversation list looks like a wor
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def stack(fixture_settings, fixture_index, tmp_path_factory):
@@ -82,25 +75,8 @@ def stack(fixture_settings, fixture_index, tmp_path_factory):
     store.add_staff(STAFF, PASSWORD, "admin")
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0, "admin_token": "browser-test-token"})
     app = create_app(settings, assistant=Assistant(settings, index=fixture_index, people=people))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-console-test", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start on " + url)
-        time.sleep(0.1)
-    yield url, store, people
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url, store, people
     engine.dispose()
 
 

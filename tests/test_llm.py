@@ -4,12 +4,10 @@ real LangChain ``ChatOpenAI`` client. What the model says is only trusted where 
 import asyncio
 import json
 import re
-import socket
-import threading
 import time
 
 import pytest
-import uvicorn
+from conftest import serving
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -87,18 +85,9 @@ def source_number(messages: list[dict], needle: str) -> int:
 @pytest.fixture(scope="module")
 def fake_llm():
     fake = FakeLLM()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    fake.url = f"http://127.0.0.1:{port}/v1"
-    yield fake
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(fake.app) as url:
+        fake.url = f"{url}/v1"
+        yield fake
 
 
 @pytest.fixture
@@ -243,18 +232,8 @@ def live_app(llm_assistant):
     from zhengwu.web.app import create_app
 
     settings = llm_assistant.settings.model_copy(update={"rate_limit_per_minute": 0})
-    app = create_app(settings, assistant=llm_assistant)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, assistant=llm_assistant)) as url:
+        yield url
 
 
 def read_events(base: str, question: str) -> list[tuple[float, str, dict]]:

@@ -452,7 +452,8 @@ def test_id_and_mobile_numbers_are_masked_in_answers_and_logs(personal_settings,
 
 def test_reminders_are_delivered_through_the_users_wechat(tmp_path, monkeypatch):
     """`zhengwu reminders run --deliver` sends through 客服消息 of a (fake) WeChat API; the rest go to the outbox."""
-    from test_wechat import FakeWeChatAPI, serving
+    from conftest import serving
+    from test_wechat import FakeWeChatAPI
 
     data = tmp_path / "data"
     data.mkdir()

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FIXTURE_CORPUS
+from conftest import FIXTURE_CORPUS, free_port
 from test_chroma_server import ChromaServer
-from test_web import _free_port
 
 PG_URL = os.environ.get("ZHENGWU_TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ZHENGWU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -97,7 +96,7 @@ def ask(port: int, question: str, **extra) -> httpx.Response:
 
 def test_turns_on_different_workers_share_the_conversation(topology):
     tmp, env = topology
-    port = _free_port()
+    port = free_port()
     server = serve(env, port, tmp / "serve1.log")
     try:
         first = ask(port, "弩的运输审批在哪里办理？", region="广州市").json()
@@ -113,7 +112,7 @@ def test_turns_on_different_workers_share_the_conversation(topology):
 
 def test_the_rate_limit_holds_across_workers(topology):
     tmp, env = topology
-    port = _free_port()
+    port = free_port()
     server = serve({**env, "ZHENGWU_RATE_LIMIT_PER_MINUTE": "12"}, port, tmp / "serve2.log")
     try:
         codes, workers = [], set()
@@ -141,7 +140,7 @@ def _signed_text_message(msg_id: int, openid: str, content: str) -> tuple[dict, 
 
 def test_a_wechat_message_delivered_to_both_workers_is_answered_once(topology):
     tmp, env = topology
-    port = _free_port()
+    port = free_port()
     server = serve(env, port, tmp / "serve3.log")
     try:
         msg_id = int(time.time() * 1000)
@@ -166,7 +165,7 @@ def test_killing_a_worker_mid_load_loses_no_accepted_message(topology):
     import sqlalchemy as sa
 
     tmp, env = topology
-    port = _free_port()
+    port = free_port()
     server = serve(env, port, tmp / "serve4.log")
     try:
         def one(i: int):

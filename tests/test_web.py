@@ -3,7 +3,6 @@ in a subprocess for the restart path."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FIXTURE_CORPUS
+from conftest import FIXTURE_CORPUS, free_port
 from fastapi.testclient import TestClient
 
 from zhengwu.assistant import Assistant
@@ -158,11 +157,6 @@ def test_cors_allows_only_configured_origins(fixture_settings, fixture_index):
         assert "access-control-allow-origin" not in other.headers
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _serve(data_dir: Path, port: int, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "ZHENGWU_DATA_DIR": str(data_dir), "ZHENGWU_CORPUS_DIR": str(FIXTURE_CORPUS),
@@ -186,7 +180,7 @@ def _serve(data_dir: Path, port: int, workers: int = 1) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_sessions_survive_a_restart_of_the_real_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/api/v1/chat"
     server = _serve(tmp_path / "data", port)
     try:
@@ -206,7 +200,7 @@ def test_sessions_survive_a_restart_of_the_real_server(tmp_path):
 
 @pytest.mark.slow
 def test_sessions_are_shared_by_workers(tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/api/v1/chat"
     server = _serve(tmp_path / "data", port, workers=2)
     try:

@@ -5,7 +5,7 @@ records 客服消息; and ``Platform`` plays the WeChat server: it signs and enc
 written from the protocol description rather than from ``zhengwu.channels.wxcrypto``, so the two check each
 other. Only the assistant is scripted where a test needs it slow or long-winded.
 
-``FakeWeChatAPI``, ``Platform``, ``ScriptedAssistant`` and ``serving`` are shared with test_wecom.py.
+``FakeWeChatAPI``, ``Platform`` and ``ScriptedAssistant`` are shared with test_wecom.py.
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ import json
 import logging
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
+from conftest import serving
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml.ElementTree import fromstring
 from fastapi import FastAPI, Request
@@ -61,23 +59,6 @@ def openid() -> str:
 # -- running apps -----------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def serving(app) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class ScriptedAssistant(Assistant):

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import serving
 from test_wechat import (
     LAUGHS,
     PHONE,
@@ -24,7 +25,6 @@ from test_wechat import (
     ScriptedAssistant,
     check_text_reply,
     new_aes_key,
-    serving,
 )
 
 from zhengwu.channels.common import NON_TEXT, WELCOME

@@ -121,8 +121,9 @@ def restore(settings: Settings, archive_path: Path, progress=None) -> BackupRepo
 
     shutil.rmtree(settings.index_dir / "bm25", ignore_errors=True)
     _forget_cached_chroma(settings)
-    index = Index(settings)
-    index.dense.drop()
+    stale = Index(settings)
+    stale.dense.drop()  # vectors of another index may sit in a shared Chroma server under the same ids
+    stale.close()
     index = Index(settings)
     index.rebuild_sparse()
     if progress:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from .config import Settings
+from .config import Settings, secret
 from .db.engine import database_url, make_engine, upgrade
 from .db.people import PeopleStore
 from .db.records import ServiceRecordData
@@ -63,6 +63,11 @@ class ImportReport:
     def summary(self) -> str:
         return (f"{self.path}: {self.inserted} records added, {self.updated} updated, for {self.users} users; "
                 f"{len(self.errors)} rows rejected, {len(self.warnings)} warnings")
+
+
+def doc_ids_by_item_code(docs: dict) -> dict[str, str]:
+    """事项编码 -> corpus document id, so an imported record points at its guide."""
+    return {str(d.extra["item_code"]): d.doc_id for d in docs.values() if d.extra.get("item_code")}
 
 
 def import_history(people: PeopleStore, read: HistoryImport, actor: str, doc_ids: dict[str, str]) -> ImportReport:
@@ -167,8 +172,7 @@ def reminder_senders(settings: Settings) -> dict[str, Callable[[str, str], None]
 def _telegram_sender(settings: Settings) -> Callable[[str, str], None]:
     import httpx
 
-    token = settings.telegram_token
-    token = token.get_secret_value() if hasattr(token, "get_secret_value") else token
+    token = secret(settings.telegram_token)
 
     def send(chat_id: str, text: str) -> None:
         response = httpx.post(f"{settings.telegram_api_base}{token}/sendMessage",

@@ -94,7 +94,9 @@ def _doc_ids_by_code() -> dict[str, str]:
     from .store import ChunkStore
 
     store = ChunkStore(settings.index_dir / "chunks.sqlite3")
-    return {str(d.extra.get("item_code")): d.doc_id for d in store.documents().values() if d.extra.get("item_code")}
+    from .citizens import doc_ids_by_item_code
+
+    return doc_ids_by_item_code(store.documents())
 
 
 @click.group()

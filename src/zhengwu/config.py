@@ -124,6 +124,14 @@ class Settings(BaseSettings):
         return self.embedding_cache or self.data_dir / "embedding_cache.sqlite3"
 
 
+def secret(value: SecretStr | str | None) -> str | None:
+    """The text of a secret setting. Settings hold ``SecretStr``; copies made with ``model_copy(update=...)``
+    (tests, per-request overrides) are not validated and may hold a plain ``str``: both are accepted here."""
+    if value is None:
+        return None
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

@@ -84,8 +84,7 @@ class LLMGenerator:
         verifier = Verifier(sources)
         try:
             if on_delta is None:
-                for piece in sentence_pieces(self._text(self._llm.invoke(messages)), final=True)[0]:
-                    verifier.feed(piece)
+                verifier.feed_all(self._text(self._llm.invoke(messages)))
             else:
                 self._stream(messages, verifier, on_delta)
         except Untrusted:
@@ -100,21 +99,22 @@ class LLMGenerator:
         return Answer(question=question, text=text, status="answered", citations=citations,
                       path=f"llm:{self.model}:{system.label}+{user.label}")
 
-    def _stream(self, messages: list, verifier: "Verifier", on_delta: Callable[[str], None]) -> None:
-        buffer = ""
-        for chunk in self._llm.stream(messages):
-            buffer += self._text(chunk)
-            pieces, buffer = sentence_pieces(buffer)
+    def _stream(self, messages: list, verifier: Verifier, on_delta: Callable[[str], None]) -> None:
+        def pass_on(pieces: list[str]) -> None:
             for piece in pieces:
                 if verifier.declined:
                     return
                 shown = verifier.feed(piece)
                 if shown and not verifier.declined:
                     on_delta(shown)
-        for piece in sentence_pieces(buffer, final=True)[0]:
-            shown = verifier.feed(piece)
-            if shown and not verifier.declined:
-                on_delta(shown)
+
+        buffer = ""
+        for chunk in self._llm.stream(messages):
+            pieces, buffer = sentence_pieces(buffer + self._text(chunk))
+            pass_on(pieces)
+            if verifier.declined:
+                return
+        pass_on(sentence_pieces(buffer, final=True)[0])
 
     def rewrite(self, subject_title: str, question: str) -> str | None:
         """A follow-up rewritten into a standalone question, or None (the caller then resolves it itself)."""
@@ -219,6 +219,11 @@ class Verifier:
         self.kept.extend(out)
         return "".join(out)
 
+    def feed_all(self, reply: str) -> None:
+        """A whole (non-streamed) reply. Raises ``Untrusted``."""
+        for piece in sentence_pieces(reply, final=True)[0]:
+            self.feed(piece)
+
     def result(self) -> tuple[str, list[Citation]] | None:
         if self.declined or not self.kept or len(self.kept) * 2 < self.claims:
             return None  # the model declined, or most of what it said is unsupported: use the composer
@@ -264,10 +269,8 @@ def verify(reply: str, sources: list[Source]) -> tuple[str, list[Citation]] | No
     if not reply.strip():
         return None
     verifier = Verifier(sources)
-    pieces, _ = sentence_pieces(reply, final=True)
     try:
-        for piece in pieces:
-            verifier.feed(piece)
+        verifier.feed_all(reply)
     except Untrusted:
         return None
     return verifier.result()

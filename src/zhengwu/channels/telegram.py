@@ -30,14 +30,13 @@ from collections.abc import Callable
 
 import click
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
-from pydantic import SecretStr
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from ..answer import Citation
-from ..config import Settings, get_settings
+from ..config import Settings, get_settings, secret
 from ..observability import CHANNEL_ERRORS
 from .common import HELP, NON_TEXT, WELCOME, ChannelCore, Reply
 
@@ -80,13 +79,6 @@ APOLOGY = "抱歉，系统暂时无法回答，请稍后再试，或拨打 {hotl
 log = logging.getLogger("zhengwu.telegram")
 
 
-def _plain(value: SecretStr | str | None) -> str | None:
-    """Settings hold SecretStr; copies made with ``model_copy(update=...)`` may hold a plain str."""
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    return value or None
-
-
 def _file_base(base_url: str) -> str:
     """The file-download base matching an API base: https://host/bot -> https://host/file/bot."""
     if "{token}" in base_url:
@@ -97,7 +89,7 @@ def _file_base(base_url: str) -> str:
 
 
 def _token(settings: Settings) -> str:
-    token = _plain(settings.telegram_token)
+    token = secret(settings.telegram_token)
     if not token:
         raise ValueError("ZHENGWU_TELEGRAM_TOKEN is not set (the token @BotFather gave you)")
     return token
@@ -387,7 +379,7 @@ def telegram_webhook_router(settings: Settings, get_core: Callable[[], ChannelCo
 
     The Application is initialised on the first genuine update (get_core needs the started service) and shut
     down with the service."""
-    expected = (_plain(settings.telegram_webhook_secret) or "").encode()
+    expected = (secret(settings.telegram_webhook_secret) or "").encode()
     if not expected:
         raise ValueError("ZHENGWU_TELEGRAM_WEBHOOK_SECRET is not set")
     _token(settings)
@@ -444,8 +436,8 @@ def telegram_webhook_router(settings: Settings, get_core: Callable[[], ChannelCo
 def set_webhook(settings: Settings, url: str) -> bool:
     """Tell Telegram to POST updates to ``url`` (https) with the secret header; True when accepted."""
     token = _token(settings)
-    secret = _plain(settings.telegram_webhook_secret)
-    if not secret or not SECRET_TOKEN.match(secret):
+    webhook_secret = secret(settings.telegram_webhook_secret)
+    if not webhook_secret or not SECRET_TOKEN.match(webhook_secret):
         raise ValueError("ZHENGWU_TELEGRAM_WEBHOOK_SECRET must be set: 1-256 characters of A-Z, a-z, 0-9, _ and -")
     if not url.startswith("https://"):
         raise ValueError("Telegram delivers webhooks only to https:// URLs")
@@ -453,7 +445,7 @@ def set_webhook(settings: Settings, url: str) -> bool:
     async def register() -> bool:
         base = settings.telegram_api_base
         async with Bot(token, base_url=base, base_file_url=_file_base(base)) as bot:
-            return await bot.set_webhook(url, secret_token=secret, allowed_updates=[Update.MESSAGE],
+            return await bot.set_webhook(url, secret_token=webhook_secret, allowed_updates=[Update.MESSAGE],
                                          drop_pending_updates=False)
 
     return asyncio.run(register())

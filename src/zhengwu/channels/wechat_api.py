@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from ..config import secret as secret_text
+
 log = logging.getLogger("zhengwu.channels.wechat_api")
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 TOKEN_MARGIN_SECONDS = 300
@@ -35,12 +37,6 @@ class WeChatAPIError(RuntimeError):
         self.call = call
         self.errcode = errcode
         self.errmsg = errmsg
-
-
-def _plain(value: SecretStr | str | None) -> str:
-    if value is None:
-        return ""
-    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
 
 
 class _TokenedAPI:
@@ -136,7 +132,7 @@ class OfficialAccountAPI(_TokenedAPI):
     def __init__(self, api_base: str, app_id: str, app_secret: SecretStr | str, **kwargs) -> None:
         super().__init__(api_base, **kwargs)
         self.app_id = app_id
-        self._secret = _plain(app_secret)
+        self._secret = secret_text(app_secret) or ""
 
     def _token_params(self) -> dict[str, str]:
         return {"grant_type": "client_credential", "appid": self.app_id, "secret": self._secret}
@@ -156,7 +152,7 @@ class WeComAPI(_TokenedAPI):
         super().__init__(api_base, **kwargs)
         self.corp_id = corp_id
         self.agent_id = int(agent_id)
-        self._secret = _plain(secret)
+        self._secret = secret_text(secret) or ""
 
     def _token_params(self) -> dict[str, str]:
         return {"corpid": self.corp_id, "corpsecret": self._secret}

@@ -34,6 +34,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from pydantic import SecretStr
 
+from ..config import secret as secret_text
+
 BLOCK_SIZE = 32  # PKCS#7 block of the protocol (not AES's 16)
 DEFAULT_MAX_SKEW = 300.0  # seconds
 MAX_ENCRYPT_CHARS = 256 * 1024
@@ -56,19 +58,13 @@ class WXCryptoError(ValueError):
         self.reason = reason
 
 
-def _plain(value: SecretStr | str | None) -> str:
-    if value is None:
-        return ""
-    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-
-
 def sha1_signature(*parts: str) -> str:
     """The platforms' signature: sha1 over the lexicographically sorted, concatenated parts."""
     return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
 
 
 def decode_aes_key(encoding_aes_key: SecretStr | str) -> bytes:
-    key = _plain(encoding_aes_key).strip()
+    key = (secret_text(encoding_aes_key) or "").strip()
     if len(key) != 43:
         raise WXCryptoError(BAD_KEY, "EncodingAESKey must be 43 characters")
     try:
@@ -130,7 +126,7 @@ class WXBizMsgCrypt:
         max_skew: float | None = DEFAULT_MAX_SKEW,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.token = _plain(token)
+        self.token = secret_text(token) or ""
         if not self.token:
             raise WXCryptoError(BAD_KEY, "token is empty")
         self.key = decode_aes_key(encoding_aes_key) if encoding_aes_key else None

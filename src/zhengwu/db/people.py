@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -28,7 +26,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from zhengwu.db.models import (
     AuditLog,
@@ -53,6 +51,7 @@ from zhengwu.db.records import (
     ServiceRecordData,
     TurnData,
 )
+from zhengwu.db.transactions import Transactional
 from zhengwu.privacy import mask_id_number
 
 EXPORT_FORMAT = "zhengwu-personal-data-export/1"
@@ -160,33 +159,18 @@ def _citation_record(citation: Any) -> dict[str, Any]:
     return {name: get(name, "") for name in ("n", "doc_id", "title", "section", "source_url")}
 
 
-class PeopleStore:
+class PeopleStore(Transactional):
     def __init__(
         self,
         engine: Engine,
         cipher: Cipher | None = None,
         mask: Callable[[str], str] | None = None,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self._cipher = cipher
         self._mask = mask or _identity
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._lock = threading.RLock()
 
     # -- plumbing -------------------------------------------------------------------------------------------
-
-    # Never open a session inside another in the same thread: on SQLite every transaction takes the write
-    # lock at BEGIN (see engine.make_engine), so the inner one would wait for the outer until the busy timeout.
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with self._sessions() as session:
-            session.connection(execution_options={"read_only": True})  # SQLite: a deferred BEGIN, no write lock
-            yield session
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._lock, self._sessions.begin() as session:
-            yield session
 
     def _require_cipher(self) -> Cipher:
         if self._cipher is None:

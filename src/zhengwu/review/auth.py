@@ -24,9 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pydantic import SecretStr
-
-from ..config import Settings
+from ..config import Settings, secret
 
 SESSION_COOKIE = "zhengwu_console"
 LOGIN_COOKIE = "zhengwu_console_login"
@@ -38,18 +36,12 @@ MAX_LOCK_SECONDS = 15 * 60
 TOKEN_ACTOR = "admin-token"
 
 
-def plain_secret(value: SecretStr | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
 def console_key(settings: Settings) -> bytes | None:
     """The cookie-signing key, or None when the console is not configured."""
-    secret = plain_secret(settings.console_secret)
-    if secret:
-        return hashlib.sha256(b"zhengwu-console\x00" + secret.encode("utf-8")).digest()
-    token = plain_secret(settings.admin_token)
+    configured = secret(settings.console_secret)
+    if configured:
+        return hashlib.sha256(b"zhengwu-console\x00" + configured.encode("utf-8")).digest()
+    token = secret(settings.admin_token)
     if token:
         return hmac.new(token.encode("utf-8"), b"zhengwu-console-session-key", hashlib.sha256).digest()
     return None

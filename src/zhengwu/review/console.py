@@ -36,7 +36,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from ..config import Settings
+from ..config import Settings, secret
 from .auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -45,7 +45,6 @@ from .auth import (
     SessionSigner,
     StaffSession,
     console_key,
-    plain_secret,
 )
 from .export import review_items, review_jsonl
 from .gaps import gaps_csv, knowledge_gaps
@@ -185,7 +184,7 @@ def install_console(
     """Add the console's routes, its static files and its error page to ``app``."""
     key = console_key(settings)
     signer = SessionSigner(key) if key else None
-    admin_token = plain_secret(settings.admin_token)
+    admin_token = secret(settings.admin_token)
     token_tag = signer.token_tag(admin_token) if signer else ""
     throttle = LoginThrottle()
     env = _environment()

@@ -9,20 +9,18 @@ turns takes them along. Curated answers and staff accounts are not about citizen
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from ..db.models import ConversationTurn, CuratedAnswer, Feedback, Review, StaffUser, utcnow
 from ..db.people import turn_data
 from ..db.records import CHANNELS, TurnData
+from ..db.transactions import Transactional
 from .passwords import dummy_hash, hash_password, password_problem, verify_password
 from .records import (
     CHINA_TIME,
@@ -75,32 +73,15 @@ def _start_of(day: Any) -> datetime:
     return datetime.combine(day, time.min, tzinfo=CHINA_TIME)
 
 
-class ReviewStore:
+class ReviewStore(Transactional):
     # Publications and withdrawals made in this process: a worker sees its own changes on the next question
     # without asking the database (other workers see them within CuratedAnswers.REFRESH_SECONDS).
     local_changes = 0
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._lock = threading.RLock()
 
     @classmethod
     def of(cls, people: Any) -> ReviewStore:
         """The review store beside a ``PeopleStore`` (same database)."""
         return cls(people.engine)
-
-    # Same rule as PeopleStore: never open a session inside another in the same thread (SQLite BEGIN IMMEDIATE).
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with self._sessions() as session:
-            session.connection(execution_options={"read_only": True})  # SQLite: a deferred BEGIN, no write lock
-            yield session
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._lock, self._sessions.begin() as session:
-            yield session
 
     # -- staff accounts -------------------------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import SecretStr
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,7 +42,7 @@ from ..assistant import Assistant, UserContext
 from ..channels.common import ChannelCore
 from ..channels.routes import channel_routers
 from ..citizens import personal_context, verify_user_token
-from ..config import Settings, get_settings
+from ..config import Settings, get_settings, secret
 from ..observability import (
     DEPENDENCY_UP,
     LATENCY,
@@ -213,7 +212,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def portal_user(token: str, create: bool = True) -> int | None:
         if settings.portal_secret is None or state["people"] is None:
             return None
-        external_id = verify_user_token(_secret(settings.portal_secret), token)
+        external_id = verify_user_token(secret(settings.portal_secret), token)
         if external_id is None:
             return None
         return state["people"].user_for("web", f"portal:{external_id}", create=create)
@@ -388,7 +387,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def staff(authorization: str | None = Header(default=None)) -> None:
         if settings.admin_token is None:
             raise HTTPException(403, detail="admin API disabled: set ZHENGWU_ADMIN_TOKEN")
-        expected = f"Bearer {_secret(settings.admin_token)}"
+        expected = f"Bearer {secret(settings.admin_token)}"
         if not authorization or not secrets.compare_digest(authorization.encode(), expected.encode()):
             raise HTTPException(401, detail="missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
@@ -477,24 +476,17 @@ def _drop_query_strings(logger: logging.Logger) -> None:
         logger.addFilter(_NoQueryString())
 
 
-def _secret(value: SecretStr | str) -> str:
-    # Settings copied with model_copy(update=...) keep plain strings: accept both.
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
 def _import_history(people, assistant: Assistant, body: bytes, suffix: str) -> dict:
     import tempfile
 
-    from ..citizens import import_history
+    from ..citizens import doc_ids_by_item_code, import_history
     from ..history import read_history
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload.{suffix}"
         path.write_bytes(body)
         read = read_history(path)
-    doc_ids = {str(d.extra.get("item_code")): d.doc_id for d in assistant.index.documents().values()
-               if d.extra.get("item_code")}
-    report = import_history(people, read, "api:admin", doc_ids)
+    report = import_history(people, read, "api:admin", doc_ids_by_item_code(assistant.index.documents()))
     return {"inserted": report.inserted, "updated": report.updated, "users": report.users,
             "errors": [{"line": e.line, "field": e.field, "reason": e.reason} for e in report.errors],
             "warnings": [{"line": e.line, "field": e.field, "reason": e.reason} for e in report.warnings]}
