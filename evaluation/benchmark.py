@@ -29,8 +29,8 @@ def _peak_rss_mb() -> float:
 
 def phase_ingest() -> dict:
     from zhengwu.config import Settings
-    from zhengwu.index import Index
-    from zhengwu.loaders import load_paths
+    from zhengwu.index.index import Index
+    from zhengwu.documents.loaders import load_paths
 
     settings = Settings()
     started = time.perf_counter()
@@ -51,8 +51,8 @@ def phase_ingest() -> dict:
 
 
 def phase_ask(questions_file: str) -> dict:
-    from zhengwu.assistant import Assistant, UserContext
-    from zhengwu.evaluation import read_questions
+    from zhengwu.answering.assistant import Assistant, UserContext
+    from zhengwu.quality.evaluation import read_questions
 
     questions = read_questions(Path(questions_file))
     assistant = Assistant()

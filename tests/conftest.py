@@ -17,10 +17,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from zhengwu.assistant import Assistant  # noqa: E402
+from zhengwu.answering.assistant import Assistant  # noqa: E402
 from zhengwu.config import Settings  # noqa: E402
-from zhengwu.index import Index  # noqa: E402
-from zhengwu.loaders import load_paths  # noqa: E402
+from zhengwu.index.index import Index  # noqa: E402
+from zhengwu.documents.loaders import load_paths  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CORPUS = FIXTURES / "corpus"

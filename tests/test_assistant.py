@@ -2,7 +2,7 @@
 
 import pytest
 
-from zhengwu.assistant import UserContext
+from zhengwu.answering.assistant import UserContext
 
 GZ_PHONE, GD_PHONE = "020-12345", "020-83110470"
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import FIXTURE_CORPUS, build_index
 from test_db_store import PG_URL
 
-from zhengwu.assistant import Assistant
-from zhengwu.backup import BackupError, backup, restore
+from zhengwu.answering.assistant import Assistant
+from zhengwu.ops.backup import BackupError, backup, restore
 from zhengwu.config import Settings
 from zhengwu.db import PeopleStore, ServiceRecordData, make_engine, upgrade
 from zhengwu.privacy import FieldCipher, mask_pii

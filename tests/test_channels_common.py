@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from zhengwu.assistant import Assistant
+from zhengwu.answering.assistant import Assistant
 from zhengwu.channels.common import ChannelCore, render_plain, session_for, split_text
 from zhengwu.db import PeopleStore, make_engine, upgrade
 from zhengwu.privacy import mask_pii

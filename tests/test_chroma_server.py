@@ -17,10 +17,10 @@ import httpx
 import pytest
 from conftest import FIXTURE_CORPUS, build_index, make_settings
 
-from zhengwu.assistant import Assistant
+from zhengwu.answering.assistant import Assistant
 from zhengwu.config import Settings
-from zhengwu.dense import DenseIndexError
-from zhengwu.index import Index
+from zhengwu.index.dense import DenseIndexError
+from zhengwu.index.index import Index
 
 CHROMA_BIN = Path(sys.executable).parent / "chroma"
 STARTUP_TIMEOUT = 30.0
@@ -165,7 +165,7 @@ def test_index_lives_in_the_server_and_survives_a_restart(chroma_server: ChromaS
         assert index.dense.ids() == expected_ids
         _check_phone_answer(settings, index)
         # Nothing changed on disk: a re-ingest against the restarted server embeds and writes nothing.
-        from zhengwu.loaders import load_paths
+        from zhengwu.documents.loaders import load_paths
 
         loaded = load_paths([FIXTURE_CORPUS], root=FIXTURE_CORPUS)
         report = index.ingest(loaded.documents, str(FIXTURE_CORPUS.resolve()), errors=loaded.errors)
@@ -228,7 +228,7 @@ def test_eval_kb_does_not_touch_the_main_index_on_a_server(
     from click.testing import CliRunner
 
     import zhengwu.config
-    from zhengwu.cli import main
+    from zhengwu.cli.main import main
 
     data = tmp_path / "data"
     settings = make_settings(data, chroma_url=chroma_server.url)

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from conftest import FIXTURE_CORPUS
 
 import zhengwu.config
-from zhengwu.cli import main
+from zhengwu.cli.main import main
 from zhengwu.config import Settings
 
 PHONE_QUESTION = "弩的运输审批的咨询电话是多少？"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import zhengwu.config
-from zhengwu.cli import main
+from zhengwu.cli.main import main
 from zhengwu.privacy import FieldCipher
 
 HISTORY = Path(__file__).parent / "fixtures" / "history"

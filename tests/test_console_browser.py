@@ -28,7 +28,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api", reason="browser tes
 uvicorn = pytest.importorskip("uvicorn", reason="browser tests need uvicorn")
 expect = playwright_sync.expect
 
-from zhengwu.assistant import Assistant  # noqa: E402
+from zhengwu.answering.assistant import Assistant  # noqa: E402
 from zhengwu.db import PeopleStore, make_engine, upgrade  # noqa: E402
 from zhengwu.privacy import mask_pii  # noqa: E402
 from zhengwu.review.records import Source  # noqa: E402

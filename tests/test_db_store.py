@@ -43,7 +43,7 @@ from zhengwu.db import (
     upgrade,
 )
 from zhengwu.review.store import ReviewStore
-from zhengwu.sessions import Session
+from zhengwu.answering.sessions import Session
 
 # ZHENGWU_DATABASE_URL works too, as the issue and .ci/run phrase it; the suite still makes its own database.
 PG_URL = os.environ.get("ZHENGWU_TEST_DATABASE_URL") or (

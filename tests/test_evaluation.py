@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from zhengwu.evaluation import (
+from zhengwu.quality.evaluation import (
     REPORT_KEYS,
     Question,
     QuestionFileError,

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from test_chroma_server import ChromaServer
 
 import zhengwu.config
-from zhengwu.assistant import Assistant
+from zhengwu.answering.assistant import Assistant
 from zhengwu.config import Settings
 from zhengwu.db import DbSessionStore, PeopleStore, make_engine, upgrade
 from zhengwu.privacy import mask_pii
@@ -220,7 +220,7 @@ def cli_env(tmp_path, monkeypatch):
 
 
 def test_a_damaged_index_is_reported_with_the_way_out(cli_env):
-    from zhengwu.cli import main
+    from zhengwu.cli.main import main
 
     runner = CliRunner()
     assert runner.invoke(main, ["ask", QUESTION]).exit_code == 0
@@ -264,7 +264,7 @@ def test_ingestion_killed_at_any_point_then_rerun_is_consistent(tmp_path, after)
     rerun = subprocess.run([str(cli), "ingest", "--quiet"], env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=FIXTURE_CORPUS)
-    from zhengwu.index import Index
+    from zhengwu.index.index import Index
 
     index = Index(settings)
     try:

@@ -9,9 +9,9 @@ regression to explain, not noise.
 import pytest
 from conftest import build_index
 
-from zhengwu.assistant import Assistant
+from zhengwu.answering.assistant import Assistant
 from zhengwu.config import REPO_ROOT, Settings
-from zhengwu.evaluation import evaluate, read_questions
+from zhengwu.quality.evaluation import evaluate, read_questions
 
 GOLD = REPO_ROOT / "evaluation" / "gold" / "gold.jsonl"
 CORPUS = REPO_ROOT / "corpus"

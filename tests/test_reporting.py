@@ -17,10 +17,10 @@ from click.testing import CliRunner, Result
 from conftest import FIXTURE_CORPUS
 
 import zhengwu.config
-from zhengwu.cli import main
-from zhengwu.evaluation import Question, evaluate, summarise
-from zhengwu.reporting import charts, compare, eval_report, health
-from zhengwu.store import DocMeta
+from zhengwu.cli.main import main
+from zhengwu.quality.evaluation import Question, evaluate, summarise
+from zhengwu.quality.reports import charts, compare, eval_report, health
+from zhengwu.index.store import DocMeta
 
 SCRIPT = "<script>alert('x')</script>"
 PHONE_QUESTION = "弩的运输审批的咨询电话是多少？"

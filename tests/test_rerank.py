@@ -9,9 +9,9 @@ import torch
 from conftest import make_settings
 from test_embeddings import ST_MODEL_DIR
 
-from zhengwu.assistant import Assistant
-from zhengwu.rerank import CrossEncoderReranker
-from zhengwu.retriever import Retriever
+from zhengwu.answering.assistant import Assistant
+from zhengwu.retrieval.rerank import CrossEncoderReranker
+from zhengwu.retrieval.retriever import Retriever
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-from zhengwu.integrations import ZhengwuRetriever
-from zhengwu.retriever import Filters, Retriever, diversify, title_match
+from zhengwu.retrieval.langchain import ZhengwuRetriever
+from zhengwu.retrieval.retriever import Filters, Retriever, diversify, title_match
 
 
 def test_named_item_ranks_first(fixture_index):

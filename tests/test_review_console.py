@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from test_db_store import BACKENDS, scratch_pg_database
 
-from zhengwu.assistant import Assistant
+from zhengwu.answering.assistant import Assistant
 from zhengwu.channels.common import NOTHING_TO_RATE, THANKS_DOWN, THANKS_UP, ChannelCore
 from zhengwu.db import PeopleStore, make_engine, upgrade
 from zhengwu.privacy import mask_pii
-from zhengwu.review.auth import MAX_FAILURES, LoginThrottle
+from zhengwu.web.console.auth import MAX_FAILURES, LoginThrottle
 from zhengwu.review.records import Source
 from zhengwu.review.store import ReviewStore
 from zhengwu.web.app import create_app

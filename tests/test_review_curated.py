@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from test_db_store import BACKENDS, scratch_pg_database
 
-from zhengwu.assistant import Assistant
+from zhengwu.answering.assistant import Assistant
 from zhengwu.db import PeopleStore, make_engine, upgrade
 from zhengwu.privacy import mask_pii
 from zhengwu.review.curated import COSINE_MIN, OVERLAP_MIN, CuratedAnswers

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from zhengwu.safety import ADDRESSES_ASSISTANT, strip_instructions
+from zhengwu.documents.screen import ADDRESSES_ASSISTANT, strip_instructions
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 

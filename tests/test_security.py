@@ -13,7 +13,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from zhengwu.assistant import Assistant
+from zhengwu.answering.assistant import Assistant
 from zhengwu.db import PeopleStore, make_engine, upgrade
 from zhengwu.privacy import mask_pii
 from zhengwu.web.app import create_app

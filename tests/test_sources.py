@@ -11,9 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from zhengwu.sources import laws
-from zhengwu.sources.build import BuildReport, build_corpus, corpus
-from zhengwu.sources.gd_guides import format_time_limit
+from zhengwu.documents.corpus import laws
+from zhengwu.documents.corpus.build import BuildReport, build_corpus, corpus
+from zhengwu.documents.corpus.gd_guides import format_time_limit
 
 AS_OF = date(2025, 6, 1)
 
@@ -428,7 +428,7 @@ def test_every_front_matter_is_valid_yaml(built: tuple[Path, BuildReport]) -> No
 
 
 def test_output_loads_with_the_corpus_loader(built: tuple[Path, BuildReport]) -> None:
-    from zhengwu.loaders import load_paths
+    from zhengwu.documents.loaders import load_paths
 
     out, report = built
     result = load_paths([out], root=out)

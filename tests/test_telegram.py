@@ -27,8 +27,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from zhengwu.answer import Answer, Citation
-from zhengwu.assistant import Assistant
+from zhengwu.answering.answer import Answer, Citation
+from zhengwu.answering.assistant import Assistant
 from zhengwu.channels.common import NON_TEXT, ChannelCore, Reply
 from zhengwu.channels.telegram import (
     DELETE_ASK,

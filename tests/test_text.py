@@ -1,4 +1,4 @@
-from zhengwu.text import Analyzer, default_analyzer, han_ratio, looks_english, normalize, split_sentences
+from zhengwu.index.analyzer import Analyzer, default_analyzer, han_ratio, looks_english, normalize, split_sentences
 
 
 def test_normalize_folds_width_case_and_traditional_script():

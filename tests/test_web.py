@@ -13,8 +13,8 @@ import pytest
 from conftest import FIXTURE_CORPUS, free_port
 from fastapi.testclient import TestClient
 
-from zhengwu.assistant import Assistant
-from zhengwu.sessions import SqliteSessionStore
+from zhengwu.answering.assistant import Assistant
+from zhengwu.answering.sessions import SqliteSessionStore
 from zhengwu.web.app import create_app
 
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"

@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml.ElementTree import fromstring
 from fastapi import FastAPI, Request
 
-from zhengwu.answer import Answer, Citation
-from zhengwu.assistant import Assistant
+from zhengwu.answering.answer import Answer, Citation
+from zhengwu.answering.assistant import Assistant
 from zhengwu.channels.common import NON_TEXT, WELCOME
 from zhengwu.channels.wechat_api import OfficialAccountAPI, WeChatAPIError
 from zhengwu.db import PeopleStore, make_engine, upgrade

@@ -13,9 +13,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ..answer import Answer
-from ..assistant import Assistant, UserContext
-from ..citizens import personal_context
+from zhengwu.answering.answer import Answer
+from zhengwu.answering.assistant import Assistant, UserContext
+from zhengwu.personal.citizens import personal_context
 
 WELCOME = (
     "您好，我是政务服务助手，可以解答办事指南和政策法规方面的问题，例如：“居住证在哪里办理？”。\n"
@@ -104,7 +104,7 @@ class ChannelCore:
 
     def _review_store(self):
         if self._reviews is None and getattr(self.people, "engine", None) is not None:
-            from ..review.store import ReviewStore
+            from zhengwu.review.store import ReviewStore
 
             self._reviews = ReviewStore.of(self.people)
         return self._reviews

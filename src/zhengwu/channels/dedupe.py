@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..db.models import ProcessedMessage, utcnow
+from zhengwu.db.models import ProcessedMessage, utcnow
 
 log = logging.getLogger("zhengwu.channels.dedupe")
 REDIS_PREFIX = "zhengwu:dedupe:"

@@ -8,22 +8,22 @@ from collections.abc import Callable
 
 from fastapi import APIRouter
 
-from ..config import Settings
-from .common import ChannelCore
+from zhengwu.config import Settings
+from zhengwu.channels.common import ChannelCore
 
 
 def channel_routers(settings: Settings, get_core: Callable[[], ChannelCore]) -> list[APIRouter]:
     routers: list[APIRouter] = []
     if settings.wechat_token:
-        from .wechat import wechat_router
+        from zhengwu.channels.wechat import wechat_router
 
         routers.append(wechat_router(settings, get_core))
     if settings.wecom_token:
-        from .wecom import wecom_router
+        from zhengwu.channels.wecom import wecom_router
 
         routers.append(wecom_router(settings, get_core))
     if settings.telegram_token and settings.telegram_webhook_secret:
-        from .telegram import telegram_webhook_router
+        from zhengwu.channels.telegram import telegram_webhook_router
 
         routers.append(telegram_webhook_router(settings, get_core))
     return routers

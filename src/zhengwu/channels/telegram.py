@@ -35,10 +35,10 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from ..answer import Citation
-from ..config import Settings, get_settings, secret
-from ..observability import CHANNEL_ERRORS
-from .common import HELP, NON_TEXT, WELCOME, ChannelCore, Reply
+from zhengwu.answering.answer import Citation
+from zhengwu.config import Settings, get_settings, secret
+from zhengwu.ops.observability import CHANNEL_ERRORS
+from zhengwu.channels.common import HELP, NON_TEXT, WELCOME, ChannelCore, Reply
 
 CHANNEL = "telegram"
 MESSAGE_LIMIT = 4096  # Telegram's limit for one message, in UTF-16 code units after entity parsing
@@ -349,11 +349,11 @@ def build_application(settings: Settings, core: ChannelCore, *, updater: bool = 
 
 def build_core(settings: Settings) -> ChannelCore:
     """The assistant as ``zhengwu serve`` builds it: people store, database sessions, index (built if empty)."""
-    from ..assistant import Assistant
-    from ..citizens import open_people_store
-    from ..cli import _ensure_index
-    from ..db.sessions import DbSessionStore
-    from ..privacy import install_log_masking
+    from zhengwu.answering.assistant import Assistant
+    from zhengwu.personal.citizens import open_people_store
+    from zhengwu.cli.main import _ensure_index
+    from zhengwu.db.sessions import DbSessionStore
+    from zhengwu.privacy import install_log_masking
 
     install_log_masking()
     people = open_people_store(settings)

@@ -32,12 +32,12 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from ..config import Settings
-from ..observability import CHANNEL_ERRORS
-from .common import NON_TEXT, WELCOME, ChannelCore, render_plain, split_text
-from .dedupe import Deduper, make_deduper
-from .wechat_api import OfficialAccountAPI, WeChatAPIError
-from .wxcrypto import DEFAULT_MAX_SKEW, MALFORMED, WXBizMsgCrypt, WXCryptoError, cdata, parse_xml
+from zhengwu.config import Settings
+from zhengwu.ops.observability import CHANNEL_ERRORS
+from zhengwu.channels.common import NON_TEXT, WELCOME, ChannelCore, render_plain, split_text
+from zhengwu.channels.dedupe import Deduper, make_deduper
+from zhengwu.channels.wechat_api import OfficialAccountAPI, WeChatAPIError
+from zhengwu.channels.wxcrypto import DEFAULT_MAX_SKEW, MALFORMED, WXBizMsgCrypt, WXCryptoError, cdata, parse_xml
 
 log = logging.getLogger("zhengwu.channels.wechat")
 

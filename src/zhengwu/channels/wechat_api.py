@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from ..config import secret as secret_text
+from zhengwu.config import secret as secret_text
 
 log = logging.getLogger("zhengwu.channels.wechat_api")
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})

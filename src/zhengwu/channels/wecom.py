@@ -22,9 +22,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.background import BackgroundTask
 
-from ..config import Settings
-from .common import ChannelCore
-from .wechat import (
+from zhengwu.config import Settings
+from zhengwu.channels.common import ChannelCore
+from zhengwu.channels.wechat import (
     Responder,
     add_short_link_route,
     bad_request,
@@ -35,8 +35,8 @@ from .wechat import (
     text_reply_xml,
     valid_user_id,
 )
-from .wechat_api import WeComAPI
-from .wxcrypto import DEFAULT_MAX_SKEW, WXBizMsgCrypt, WXCryptoError, parse_xml
+from zhengwu.channels.wechat_api import WeComAPI
+from zhengwu.channels.wxcrypto import DEFAULT_MAX_SKEW, WXBizMsgCrypt, WXCryptoError, parse_xml
 
 log = logging.getLogger("zhengwu.channels.wecom")
 _USERID = re.compile(r"[A-Za-z0-9_\-@.]{1,128}")

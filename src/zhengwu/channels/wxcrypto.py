@@ -34,7 +34,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from pydantic import SecretStr
 
-from ..config import secret as secret_text
+from zhengwu.config import secret as secret_text
 
 BLOCK_SIZE = 32  # PKCS#7 block of the protocol (not AES's 16)
 DEFAULT_MAX_SKEW = 300.0  # seconds

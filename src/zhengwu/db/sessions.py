@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from zhengwu.db.models import SessionRow
-from zhengwu.sessions import Session
+from zhengwu.answering.sessions import Session
 
 SWEEP_INTERVAL_SECONDS = 60.0
 

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..answer import Answer, Citation
-from ..query import FIELD_PATTERNS, detect_fields, find_regions
-from ..text import normalize
-from .records import CuratedData, compact_question
-from .store import ReviewStore
+from zhengwu.answering.answer import Answer, Citation
+from zhengwu.retrieval.query import FIELD_PATTERNS, detect_fields, find_regions
+from zhengwu.index.analyzer import normalize
+from zhengwu.review.records import CuratedData, compact_question
+from zhengwu.review.store import ReviewStore
 
 COSINE_MIN = 0.95
 OVERLAP_MIN = 0.7

@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
-from ..db.records import TurnData
-from .records import ReviewData
-from .store import ReviewStore
+from zhengwu.config import Settings
+from zhengwu.db.records import TurnData
+from zhengwu.review.records import ReviewData
+from zhengwu.review.store import ReviewStore
 
 
 def review_item(turn: TurnData, review: ReviewData) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def export_reviewed(settings: Settings, out: Path, *, min_rating: str | None = N
 
     ``min_rating`` keeps reviews at least that good (correct > partly > wrong = should_refuse); ``rating`` keeps
     only reviews with exactly that rating (e.g. "wrong": the failures, with their corrections)."""
-    from ..citizens import open_people_store
+    from zhengwu.personal.citizens import open_people_store
 
     people = open_people_store(settings)
     try:

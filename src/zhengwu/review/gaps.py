@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .curated import topic_terms
-from .records import CHINA_TIME, GapTurn
+from zhengwu.review.curated import topic_terms
+from zhengwu.review.records import CHINA_TIME, GapTurn
 
 COMMON_SHARE = 0.05
 MAX_EXAMPLES = 5

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from ..db.records import TurnData
-from ..text import normalize
+from zhengwu.db.records import TurnData
+from zhengwu.index.analyzer import normalize
 
 ROLES = ("reviewer", "admin")
 RATINGS = ("correct", "partly", "wrong", "should_refuse")

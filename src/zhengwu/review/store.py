@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db.models import ConversationTurn, CuratedAnswer, Feedback, Review, StaffUser, utcnow
-from ..db.people import turn_data
-from ..db.records import CHANNELS, TurnData
-from ..db.transactions import Transactional
-from .passwords import dummy_hash, hash_password, password_problem, verify_password
-from .records import (
+from zhengwu.db.models import ConversationTurn, CuratedAnswer, Feedback, Review, StaffUser, utcnow
+from zhengwu.db.people import turn_data
+from zhengwu.db.records import CHANNELS, TurnData
+from zhengwu.db.transactions import Transactional
+from zhengwu.review.passwords import dummy_hash, hash_password, password_problem, verify_password
+from zhengwu.review.records import (
     CHINA_TIME,
     GAP_REASONS,
     RATINGS,

@@ -37,13 +37,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..answer import Answer
-from ..assistant import Assistant, UserContext
-from ..channels.common import ChannelCore
-from ..channels.routes import channel_routers
-from ..citizens import personal_context, verify_user_token
-from ..config import Settings, get_settings, secret
-from ..observability import (
+from zhengwu.answering.answer import Answer
+from zhengwu.answering.assistant import Assistant, UserContext
+from zhengwu.channels.common import ChannelCore
+from zhengwu.channels.routes import channel_routers
+from zhengwu.personal.citizens import personal_context, verify_user_token
+from zhengwu.config import Settings, get_settings, secret
+from zhengwu.ops.observability import (
     DEPENDENCY_UP,
     LATENCY,
     REQUESTS,
@@ -53,10 +53,10 @@ from ..observability import (
     record_answer,
     request_id,
 )
-from ..sessions import new_session_id, valid_session_id
-from .health import check_dependencies
-from .models import AnswerOut, ChatIn, ConsentIn, ErrorOut, FeedbackIn, MeIn, StatsOut
-from .ratelimit import make_rate_limiter
+from zhengwu.answering.sessions import new_session_id, valid_session_id
+from zhengwu.web.health import check_dependencies
+from zhengwu.web.models import AnswerOut, ChatIn, ConsentIn, ErrorOut, FeedbackIn, MeIn, StatsOut
+from zhengwu.web.ratelimit import make_rate_limiter
 
 STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "zhengwu_session"
@@ -76,8 +76,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if state["assistant"] is None:
-            from ..citizens import open_people_store
-            from ..db.sessions import DbSessionStore
+            from zhengwu.personal.citizens import open_people_store
+            from zhengwu.db.sessions import DbSessionStore
 
             configure_logging(settings.log_format)
             _drop_query_strings(logging.getLogger("uvicorn.access"))
@@ -331,7 +331,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         if people_store is None or getattr(people_store, "engine", None) is None:
             return None
         if state.get("reviews") is None:
-            from ..review.store import ReviewStore
+            from zhengwu.review.store import ReviewStore
 
             state["reviews"] = ReviewStore.of(people_store)
         return state["reviews"]
@@ -433,7 +433,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         app.include_router(router)
 
     # -- staff review console (server-rendered pages) ------------------------------------------------------
-    from ..review.console import install_console
+    from zhengwu.web.console.pages import install_console
 
     install_console(app, settings, people=lambda: state["people"], assistant=the_assistant)
 
@@ -448,7 +448,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
 
 def _reindex(assistant: Assistant, settings: Settings) -> dict:
-    from ..loaders import load_paths
+    from zhengwu.documents.loaders import load_paths
 
     loaded = load_paths([settings.corpus_dir], root=settings.corpus_dir)
     report = assistant.index.ingest(loaded.documents, str(settings.corpus_dir.resolve()), errors=loaded.errors)
@@ -479,8 +479,8 @@ def _drop_query_strings(logger: logging.Logger) -> None:
 def _import_history(people, assistant: Assistant, body: bytes, suffix: str) -> dict:
     import tempfile
 
-    from ..citizens import doc_ids_by_item_code, import_history
-    from ..history import read_history
+    from zhengwu.personal.citizens import doc_ids_by_item_code, import_history
+    from zhengwu.personal.history import read_history
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload.{suffix}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from ..config import Settings
+from zhengwu.config import Settings
 
 _CACHE_SECONDS = 2.0
 _cache: dict = {}

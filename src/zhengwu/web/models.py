@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..answer import Answer
+from zhengwu.answering.answer import Answer
 
 # Generous: the assistant itself asks a citizen to shorten anything over ZHENGWU_MAX_QUESTION_CHARS, in
 # Chinese; this bound only stops payloads that are not questions at all.

@@ -1,0 +1,280 @@
+"""The offline composer: builds the answer in Simplified Chinese from retrieved text only.
+
+Every sentence it writes is either a fixed frame (「…」的咨询电话：) or text copied from a chunk, and every copied
+piece carries the number of the citation it came from. It is the fallback an LLM generator plugs in front of.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from zhengwu.answering.answer import Answer, Citation
+from zhengwu.documents.document import NATIONAL
+from zhengwu.retrieval.query import answer_type
+from zhengwu.retrieval.retriever import DocHit
+from zhengwu.index.store import ChunkStore, DocMeta, StoredChunk
+from zhengwu.index.analyzer import normalize
+
+FIELD_LABELS = {
+    "phone": "咨询电话",
+    "complaint": "投诉电话",
+    "materials": "申请材料",
+    "location": "办理地点",
+    "time_limit": "办理时限",
+    "conditions": "受理条件",
+    "visits": "到现场次数",
+    "online": "网上办理",
+    "fee": "收费标准",
+    "process": "办理流程",
+    "department": "实施主体",
+    "objects": "服务对象",
+}
+MAX_QUOTE = 600
+MAX_ARTICLES = 3
+
+
+@dataclass
+class _Citations:
+    items: list[Citation] = field(default_factory=list)
+
+    def cite(self, doc: DocMeta, section: str, snippet: str) -> int:
+        for c in self.items:
+            if c.doc_id == doc.doc_id and c.section == section:
+                return c.n
+        n = len(self.items) + 1
+        self.items.append(
+            Citation(n, doc.doc_id, doc.title, section, doc.source_url, _clip(snippet, 160), doc.region, doc.doc_type)
+        )
+        return n
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit].rstrip() + "……"
+
+
+def _kv(text: str) -> dict[str, str]:
+    """'- 承诺办结时限：7个工作日' lines -> {'承诺办结时限': '7个工作日'}."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip().lstrip("-*").strip()
+        key, sep, value = line.partition("：")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _label(doc: DocMeta) -> str:
+    where = doc.region if doc.region and doc.region != NATIONAL else ""
+    dept = doc.department
+    parts = [p for p in (where, dept) if p]
+    return f"「{doc.title}」" + (f"（{'，'.join(parts)}）" if parts else "")
+
+
+class GuideWriter:
+    """Answers the field asked about one service guide."""
+
+    def __init__(self, doc: DocMeta, chunks: list[StoredChunk], cites: _Citations) -> None:
+        self.doc = doc
+        self.fields = {c.field: c for c in chunks if c.field}
+        self.cites = cites
+
+    def _cite(self, key: str) -> str:
+        chunk = self.fields.get(key)
+        if chunk is None:
+            return ""
+        return f"[{self.cites.cite(self.doc, chunk.section, chunk.text)}]"
+
+    def value(self, key: str) -> str:
+        chunk = self.fields.get(key)
+        return chunk.text.strip() if chunk else ""
+
+    def write(self, wanted: list[str]) -> list[str]:
+        lines: list[str] = []
+        for key in wanted or ["overview"]:
+            line = getattr(self, f"_{key}", self._overview)()
+            if line and line not in lines:
+                lines.append(line)
+        return lines
+
+    def _phone(self) -> str:
+        phone = self.value("phone")
+        if not phone or phone == "无":
+            return f"{_label(self.doc)}的办事指南未列出咨询电话。"
+        return f"{_label(self.doc)}的咨询电话：{phone} {self._cite('phone')}"
+
+    def _complaint(self) -> str:
+        phone = self.value("complaint")
+        if not phone or phone == "无":
+            return f"{_label(self.doc)}的办事指南未列出投诉电话。"
+        return f"{_label(self.doc)}的投诉电话：{phone} {self._cite('complaint')}"
+
+    def _materials(self) -> str:
+        text = self.value("materials")
+        if not text or text == "无":
+            return f"{_label(self.doc)}的办事指南未列出申请材料。"
+        return f"办理{_label(self.doc)}需要提交以下材料 {self._cite('materials')}：\n{text}"
+
+    def _location(self) -> str:
+        place = self.value("location")
+        if not place:
+            return ""
+        line = f"{_label(self.doc)}的办理地点：{place} {self._cite('location')}"
+        online = _kv(self.value("online")).get("办理平台", "")
+        if "无线下" in place and online and online != "无":
+            line += f"\n可通过网上办理，办理平台：{online} {self._cite('online')}"
+        return line
+
+    def _time_limit(self) -> str:
+        values = _kv(self.value("time_limit"))
+        promised, legal = values.get("承诺办结时限", ""), values.get("法定办结时限", "")
+        if not promised and not legal:
+            return ""
+        parts = []
+        if promised:
+            parts.append(f"承诺办结时限为{promised}")
+        if legal:
+            parts.append(f"法定办结时限为{legal}")
+        return f"{_label(self.doc)}的{'，'.join(parts)} {self._cite('time_limit')}"
+
+    def _conditions(self) -> str:
+        text = self.value("conditions")
+        if not text or text == "无":
+            return f"{_label(self.doc)}的办事指南未列出受理条件。"
+        return f"{_label(self.doc)}的受理条件 {self._cite('conditions')}：\n{_clip(text, MAX_QUOTE)}"
+
+    def _visits(self) -> str:
+        visits = self.value("visits")
+        if not visits:
+            return ""
+        return f"办理{_label(self.doc)}需到现场{visits} {self._cite('visits')}"
+
+    def _online(self) -> str:
+        text = self.value("online")
+        if not text:
+            return ""
+        return f"{_label(self.doc)}的网上办理信息 {self._cite('online')}：\n{text}"
+
+    def _department(self) -> str:
+        dept = _kv(self.value("basic")).get("实施主体", self.doc.department)
+        return f"{_label(self.doc)}的实施主体是{dept} {self._cite('basic')}" if dept else ""
+
+    def _objects(self) -> str:
+        objects = _kv(self.value("basic")).get("服务对象", "")
+        return f"{_label(self.doc)}的服务对象：{objects} {self._cite('basic')}" if objects else ""
+
+    def _fee(self) -> str:
+        fee = self.value("fee")
+        if fee:
+            return f"{_label(self.doc)}的收费标准：{fee} {self._cite('fee')}"
+        phone = self.value("phone")
+        contact = f"，请咨询 {phone} {self._cite('phone')}" if phone and phone != "无" else ""
+        return f"{_label(self.doc)}的办事指南未列出收费信息{contact}。"
+
+    def _process(self) -> str:
+        process = self.value("process")
+        if process:
+            return f"{_label(self.doc)}的办理流程 {self._cite('process')}：\n{_clip(process, MAX_QUOTE)}"
+        return "\n".join(
+            p for p in (
+                f"{_label(self.doc)}的办事指南未提供详细办理流程，以下是现有信息：",
+                self._location(), self._time_limit(), self._phone(), self._guide_link(),
+            ) if p
+        )
+
+    def _guide_link(self) -> str:
+        url = _kv(self.value("online")).get("办事指南链接") or self.doc.source_url
+        return f"办事指南：{url}" if url else ""
+
+    def _overview(self) -> str:
+        parts = [f"{_label(self.doc)}的办理要点："]
+        for key in ("materials", "location", "time_limit", "phone"):
+            line = getattr(self, f"_{key}")()
+            if line and "未列出" not in line:
+                parts.append(line)
+        return "\n".join(parts)
+
+
+def compose(
+    question: str,
+    hits: list[DocHit],
+    store: ChunkStore,
+    *,
+    fields: list[str],
+    same_item: list[DocHit] | None = None,
+) -> Answer:
+    """An answered ``Answer`` from the best hit (and, for same-name items of several regions, each of them)."""
+    cites = _Citations()
+    top = hits[0]
+    lines: list[str] = []
+    if top.doc.doc_type == "service_guide":
+        group = same_item or [top]
+        if len(group) > 1:
+            lines.append(f"「{top.doc.title}」在多个地区都有办理，分别如下：")
+        for h in group:
+            lines += GuideWriter(h.doc, store.chunks_of(h.doc.doc_id), cites).write(fields)
+    elif top.doc.doc_type == "law":
+        lines += _law_lines(question, hits, store, cites)
+    else:
+        lines += _passage_lines(top, store, cites)
+    return Answer(question=question, text="\n".join(lines), status="answered", citations=cites.items)
+
+
+def _relevant(chunk_scores: list[tuple[str, float]], limit: int, share: float = 0.5) -> list[str]:
+    """Chunk ids scoring at least ``share`` of the best one: a weak runner-up is noise, not a second source."""
+    if not chunk_scores:
+        return []
+    best = chunk_scores[0][1]
+    return [cid for cid, score in chunk_scores[:limit] if score >= best * share]
+
+
+def _prefer_answer_type(question: str, chunk_scores: list[tuple[str, float]], store: ChunkStore):
+    """Re-rank a law's best articles: one that holds the kind of value asked (a period, an age, a number)
+    moves ahead of one that only shares words with the question."""
+    wanted = answer_type(normalize(question))
+    if not wanted or not chunk_scores:
+        return chunk_scores
+    head = chunk_scores[:8]
+    texts = store.get_chunks([cid for cid, _ in head])
+    best = head[0][1] or 1.0
+    rescored = [
+        (cid, score + (0.35 * best if cid in texts and wanted[1].search(texts[cid].text) else 0.0))
+        for cid, score in head
+    ]
+    return sorted(rescored, key=lambda x: -x[1]) + chunk_scores[8:]
+
+
+def _law_lines(question: str, hits: list[DocHit], store: ChunkStore, cites: _Citations) -> list[str]:
+    """Quote the best-matching articles of the top laws, each with its citation."""
+    lines: list[str] = []
+    laws = [h for h in hits[:3] if h.doc.doc_type == "law"][:2]
+    budget = MAX_ARTICLES
+    for rank, h in enumerate(laws):
+        chunk_ids = _relevant(_prefer_answer_type(question, h.chunks, store), 2 if rank == 0 else 1)
+        chunks = store.get_chunks(chunk_ids)
+        picked = [chunks[cid] for cid in chunk_ids if cid in chunks and chunks[cid].kind == "article"]
+        if not picked and rank == 0:
+            picked = [c for c in store.chunks_of(h.doc.doc_id) if c.kind == "article"][:1]
+        for chunk in picked[:budget]:
+            body = re.sub(r"^\s*第[^条]{1,8}条\s*", "", chunk.text)
+            n = cites.cite(h.doc, chunk.section, chunk.text)
+            lines.append(f"根据《{h.doc.title}》{chunk.section}：{_clip(body, MAX_QUOTE)} [{n}]")
+            budget -= 1
+        if budget <= 0:
+            break
+    return lines
+
+
+def _passage_lines(top: DocHit, store: ChunkStore, cites: _Citations) -> list[str]:
+    chunk_ids = _relevant(top.chunks, 2, share=0.7)
+    chunks = store.get_chunks(chunk_ids)
+    picked = [chunks[cid] for cid in chunk_ids if cid in chunks]
+    if not picked:
+        picked = store.chunks_of(top.doc.doc_id)[:2]
+    picked.sort(key=lambda c: c.ordinal)
+    lines = []
+    for chunk in picked:
+        n = cites.cite(top.doc, chunk.section or top.doc.title, chunk.text)
+        lines.append(f"{_clip(chunk.text, MAX_QUOTE)} [{n}]")
+    return lines

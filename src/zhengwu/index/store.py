@@ -1,0 +1,198 @@
+"""The chunk store: SQLite tables of documents and chunks, the index's source of truth.
+
+Chroma holds vectors and the BM25 files hold term statistics, but what a chunk says, which document it belongs
+to and whether that document changed is read from here. Writes for one batch of documents happen in one
+transaction, so an interrupted ingest leaves every document either fully old or fully new.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from zhengwu.index.chunking import Chunk
+from zhengwu.documents.document import Document
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, hash TEXT NOT NULL, title TEXT NOT NULL,
+    doc_type TEXT NOT NULL, region TEXT NOT NULL, department TEXT NOT NULL, updated TEXT NOT NULL,
+    source_url TEXT NOT NULL, status TEXT NOT NULL, path TEXT NOT NULL, extra TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, section TEXT NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL,
+    field TEXT NOT NULL, context TEXT NOT NULL, embed INTEGER NOT NULL, tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """What retrieval and citations need to know about a document, without its body."""
+
+    doc_id: str
+    title: str
+    doc_type: str
+    region: str
+    department: str
+    updated: str
+    source_url: str
+    status: str
+    extra: dict
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    section: str
+    text: str
+    kind: str
+    field: str
+    context: str
+
+
+class IndexDamaged(RuntimeError):
+    """The chunk store cannot be read; the message tells the operator how to recover."""
+
+
+class ChunkStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            self._db.execute("SELECT COUNT(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexDamaged(
+                f"the index at {path} is damaged ({exc}). Rebuild it with `zhengwu ingest --rebuild`, "
+                "or restore a backup with `zhengwu restore FILE`."
+            ) from exc
+        self._lock = threading.RLock()
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    def doc_states(self) -> dict[str, tuple[str, str]]:
+        """doc_id -> (content hash, source)."""
+        with self._lock:
+            return {d: (h, s) for d, h, s in self._db.execute("SELECT doc_id, hash, source FROM documents")}
+
+    def documents(self) -> dict[str, DocMeta]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc_id, title, doc_type, region, department, updated, source_url, status, extra FROM documents"
+            ).fetchall()
+        return {r[0]: DocMeta(*r[:8], extra=json.loads(r[8])) for r in rows}
+
+    def chunk_ids(self, doc_ids: Iterable[str]) -> list[str]:
+        ids = list(doc_ids)
+        out: list[str] = []
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                batch = ids[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                out += [r[0] for r in self._db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks})", batch)]
+        return out
+
+    def sparse_rows(self) -> list[tuple[str, str]]:
+        """(chunk_id, space-joined tokens) for every chunk, in a stable order."""
+        with self._lock:
+            return self._db.execute("SELECT chunk_id, tokens FROM chunks ORDER BY chunk_id").fetchall()
+
+    def search_texts(self) -> list[tuple[str, str, str]]:
+        """(chunk_id, context, body) for every chunk: what BM25 tokenises (see ``Chunk.search_text``)."""
+        with self._lock:
+            rows = self._db.execute("SELECT chunk_id, context, section, text FROM chunks").fetchall()
+        return [(cid, context, f"{section}\n{text}") for cid, context, section, text in rows]
+
+    def embedded_chunks(self) -> list[tuple[str, str]]:
+        """(chunk_id, doc_id) of chunks that should have a dense vector."""
+        with self._lock:
+            return self._db.execute("SELECT chunk_id, doc_id FROM chunks WHERE embed = 1").fetchall()
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        out: dict[str, StoredChunk] = {}
+        with self._lock:
+            for start in range(0, len(chunk_ids), 500):
+                batch = list(chunk_ids[start : start + 500])
+                marks = ",".join("?" * len(batch))
+                for row in self._db.execute(
+                    f"SELECT chunk_id, doc_id, ordinal, section, text, kind, field, context FROM chunks "
+                    f"WHERE chunk_id IN ({marks})",
+                    batch,
+                ):
+                    out[row[0]] = StoredChunk(*row)
+        return out
+
+    def chunks_of(self, doc_id: str) -> list[StoredChunk]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT chunk_id, doc_id, ordinal, section, text, kind, field, context FROM chunks WHERE doc_id = ? "
+                "ORDER BY ordinal",
+                (doc_id,),
+            ).fetchall()
+        return [StoredChunk(*r) for r in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def count(self) -> tuple[int, int]:
+        with self._lock:
+            docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    # -- writes --------------------------------------------------------------------------------------------
+    def replace_documents(self, items: Sequence[tuple[Document, str, list[Chunk], list[list[str]]]]) -> None:
+        """Atomically replace documents with their new chunks: (document, source, chunks, tokens per chunk)."""
+        with self._lock, self._db:
+            for doc, source, chunks, tokens in items:
+                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        doc.doc_id, source, doc.content_hash(), doc.title, doc.doc_type, doc.region,
+                        doc.department, doc.updated, doc.source_url, doc.status, doc.path,
+                        json.dumps(doc.extra, ensure_ascii=False, default=str),
+                    ),
+                )
+                self._db.executemany(
+                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (c.chunk_id, c.doc_id, c.ordinal, c.section, c.text, c.kind, c.field, c.context,
+                         int(c.embed), " ".join(t))
+                        for c, t in zip(chunks, tokens)
+                    ],
+                )
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('sparse_stale', '1')")
+
+    def set_tokens(self, rows: Sequence[tuple[str, str]]) -> None:
+        with self._lock, self._db:
+            self._db.executemany("UPDATE chunks SET tokens = ? WHERE chunk_id = ?", [(t, c) for c, t in rows])
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('sparse_stale', '1')")
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        with self._lock, self._db:
+            for doc_id in doc_ids:
+                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            if doc_ids:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('sparse_stale', '1')")
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,1 @@
+"""What operators run and watch: structured logs and metrics (``observability``), backup and restore."""

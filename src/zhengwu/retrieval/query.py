@@ -1,0 +1,193 @@
+"""Understanding a question before retrieval: which guide field it asks for, which place it is about,
+whether it is a follow-up, and whether it is something a government assistant should not answer at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from zhengwu.documents.document import NATIONAL
+from zhengwu.index.analyzer import normalize
+
+# (field key, pattern). Order matters: the first match wins when only one field is wanted.
+FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("complaint", re.compile(r"投诉|举报电话|监督电话")),
+    ("phone", re.compile(r"电话|联系方式|热线|号码|怎么联系|如何联系|联系谁|打给")),
+    ("materials", re.compile(r"材料|资料|带什么|带哪些|带上|提交什么|提交哪些|提供什么|提供哪些|准备什么|准备哪些|证件|证明文件|要什么东西")),
+    ("location", re.compile(r"在哪|哪里办|哪里去|去哪|哪儿|什么地方|地点|地址|窗口|哪个大厅|何处")),
+    ("visits", re.compile(r"跑几次|几次|跑腿|到现场|去现场|跑现场|现场几趟|跑几趟|本人到场")),
+    ("time_limit", re.compile(r"多久|多长时间|几天|时限|期限|办结|多少天|几个工作日|多少个工作日|什么时候能|要多长")),
+    ("conditions", re.compile(
+        r"条件|资格|谁可以|谁能|能不能办|符合什么|要求是|什么要求|哪些要求|受理标准|什么情况下|什么情形|哪些情形|哪些情况|具备什么"
+    )),
+    ("fee", re.compile(r"收费|费用|多少钱|要钱|免费|交钱|花钱")),
+    ("online", re.compile(r"网上|在线|网办|线上|app|小程序|平台|网站|网址|系统|预约|快递|邮寄|寄送")),
+    ("department", re.compile(r"哪个部门|什么部门|谁负责|主管部门|实施主体|哪个单位|哪家单位|负责部门")),
+    ("objects", re.compile(r"服务对象|适用对象|面向谁|哪些人可以")),
+    ("process", re.compile(r"流程|步骤|程序|怎么办理|如何办理|怎么申请|如何申请|办理方式")),
+]
+
+FOLLOWUP = re.compile(r"^(那|那么|那个|这个|它|还有|另外|再问|请问那|然后)|^(电话|材料|地址|地点|时限|多久|条件|收费)[呢吗？?]*$")
+# Requests a government assistant declines whatever the corpus holds: chit-chat, creative writing,
+# advice outside public services, and lookups of personal data it has no business doing.
+OUT_OF_SCOPE = re.compile(
+    r"写一首|写首|写一篇|写一段|作文|写诗|讲个笑话|讲笑话|推荐.{0,6}(电影|电视剧|小说|歌|美食|餐厅)|天气怎么样|天气如何|[今明后]天.{0,4}天气|气温多少|会下雨吗"
+    r"|股票|炒股|比特币|基金.{0,4}(涨|跌)|彩票号码|中奖号码|足球比赛|篮球比赛|比赛谁赢|比分|明星|八卦"
+    r"|写.{0,4}(代码|程序|爬虫)|python|java(?!script)|编程|算法题|翻译成|自我介绍"
+    r"|你是谁|你是哪个公司|什么模型|chatgpt|gpt|大模型|你叫什么"
+    r"|订.{0,12}(票|酒店)|买.{0,8}(机票|火车票|车票)|外卖|打车"
+    r"|哪家医院.{0,4}(好|最好)|减肥|食谱|菜谱|星座|运势|算命"
+    r"|高考作文题|考试答案|游戏攻略",
+    re.IGNORECASE,
+)
+# Asking the assistant to look up someone's personal data (or one's own account) is declined; asking how
+# to look it up oneself ("如何查询医保个人账户余额？") is an ordinary service question.
+# Attempts to steer the assistant instead of asking it something: refused, whatever follows.
+INJECTION = re.compile(
+    r"忽略.{0,6}(指令|提示|规则|要求|设定)|(系统|你的)(提示词|指令|设定)|提示词|system\s*prompt|ignore\s+(all\s+)?previous"
+    r"|扮演|你现在是|越狱|jailbreak|开发者模式",
+    re.IGNORECASE,
+)
+PERSONAL_LOOKUP = re.compile(
+    r"(帮我|给我|替我|帮忙)(查|查询|看看|找).{0,10}(身份证|手机号|电话号码|住址|余额|账户|缴费记录|个人信息|信息)"
+    r"|告诉我.{0,10}(身份证号|手机号|住址|家庭住址)"
+    r"|(某某|别人|他人|张三|李四).{0,6}(身份证|手机号|住址|电话号码)"
+)
+HOW_TO = re.compile(r"如何|怎么|怎样|在哪|哪里|方式|途径|渠道|流程")
+
+# What kind of value a question wants, and what such a value looks like in a law's text. An article that
+# holds a value of the wanted kind is more likely the answer than one that only shares words with the question.
+_NUM = r"[0-9一二三四五六七八九十百千两半]+"
+ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
+    ("duration", re.compile(r"多长时间|多久|几天|多少天|几日|多少日|几个月|多少年|几年|期限|时限|什么时候之前"),
+     re.compile(_NUM + r"(个)?(日|天|小时|个月|月|年|工作日)(内|以内|之内|前)?")),
+    ("age", re.compile(r"几岁|多大|年龄|周岁"), re.compile(_NUM + r"周岁")),
+    ("count", re.compile(r"多少个|几个|最多|最少|多少人|多少名|几名|几人"), re.compile(_NUM + r"(个|人|名)(以下|以上)?")),
+    ("ratio", re.compile(r"百分之几|比例|几成|多少比例|百分比"), re.compile(r"百分之|%|％")),
+    ("money", re.compile(r"多少钱|罚多少|罚款多少|多少元|赔多少|补偿多少|标准是多少"), re.compile(_NUM + r"(元|万元)")),
+]
+
+
+def answer_type(text: str) -> tuple[str, re.Pattern[str]] | None:
+    for name, asked, value in ANSWER_TYPES:
+        if asked.search(text):
+            return name, value
+    return None
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    parent: str | None
+
+
+@dataclass
+class Analysis:
+    raw: str
+    text: str  # normalised for matching
+    fields: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)  # canonical names of places the question names
+    followup: bool = False
+    out_of_scope: bool = False
+    personal_lookup: bool = False
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> tuple[dict[str, Region], re.Pattern[str]]:
+    """Surface form -> Region, and one alternation pattern that finds the longest surface form first."""
+    text = (resources.files("zhengwu") / "resources" / "regions.txt").read_text(encoding="utf-8")
+    regions: dict[str, Region] = {}
+    surfaces: dict[str, str] = {}
+
+    def add(name: str, parent: str | None) -> None:
+        if name not in regions:
+            regions[name] = Region(name, parent)
+        surfaces.setdefault(name, name)
+        short = re.sub(r"(壮族自治区|回族自治区|维吾尔自治区|自治区|省|市)$", "", name)
+        # Short forms of districts are ordinary words (天河, 白云); only cities and provinces get one.
+        if short != name and len(short) >= 2 and not name.endswith("区") or name.endswith("自治区"):
+            surfaces.setdefault(short, name)
+
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        head, _, rest = line.partition(":")
+        head = head.strip()
+        top = None if head == "海外" else head
+        if top:
+            add(top, None if head != "广州市" else "广东省")
+        for name in rest.split():
+            add(name, top or "海外")
+    pattern = re.compile("|".join(sorted(map(re.escape, surfaces), key=len, reverse=True)))
+    return {s: regions[n] for s, n in surfaces.items()}, pattern
+
+
+def canonical_region(name: str | None) -> str | None:
+    """'广东省广州市' -> '广州市'; '上海' -> '上海市'; '全国' stays; unknown names are returned as given."""
+    if not name:
+        return None
+    name = normalize(name).strip()
+    if name in (NATIONAL, "国家", "中国", "全国性"):
+        return NATIONAL
+    table, pattern = gazetteer()
+    found = [table[m.group(0)].name for m in pattern.finditer(name)]
+    return found[-1] if found else name
+
+
+def region_chain(name: str) -> list[str]:
+    """The region and every region above it, ending with 全国: 广州市 -> [广州市, 广东省, 全国]."""
+    table, _ = gazetteer()
+    chain = [name]
+    seen = {name}
+    while name in table and table[name].parent and table[name].parent not in seen and table[name].parent != "海外":
+        name = table[name].parent  # type: ignore[assignment]
+        chain.append(name)
+        seen.add(name)
+    if NATIONAL not in chain:
+        chain.append(NATIONAL)
+    return chain
+
+
+def find_regions(text: str) -> list[str]:
+    """Places named in the text. A match must start where a word starts, so 保定 inside 医保定点 (医保/定点)
+    is not the city of 保定, while 美国 in 美国签证 (one jieba word) still is the country."""
+    table, pattern = gazetteer()
+    boundaries = _word_boundaries(text)
+    out: list[str] = []
+    for match in pattern.finditer(text):
+        if match.start() not in boundaries:
+            continue
+        name = table[match.group(0)].name
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _word_boundaries(text: str) -> set[int]:
+    from zhengwu.index.analyzer import default_analyzer
+
+    positions, offset = {0}, 0
+    for word in default_analyzer().plain_words(text):
+        offset += len(word)
+        positions.add(offset)
+    return positions
+
+
+def detect_fields(text: str) -> list[str]:
+    return [key for key, pattern in FIELD_PATTERNS if pattern.search(text)]
+
+
+def analyse(question: str) -> Analysis:
+    text = normalize(question)
+    return Analysis(
+        raw=question,
+        text=text,
+        fields=detect_fields(text),
+        regions=find_regions(text),
+        followup=bool(FOLLOWUP.search(text.strip())) or len(text.strip()) <= 6,
+        out_of_scope=bool(OUT_OF_SCOPE.search(text)) or bool(INJECTION.search(text)),
+        personal_lookup=bool(PERSONAL_LOOKUP.search(text)) and not HOW_TO.search(text),
+    )
