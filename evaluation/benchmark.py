@@ -29,8 +29,8 @@ def _peak_rss_mb() -> float:
 
 def phase_ingest() -> dict:
     from zhengwu.config import Settings
-    from zhengwu.index.index import Index
     from zhengwu.documents.loaders import load_paths
+    from zhengwu.index.index import Index
 
     settings = Settings()
     started = time.perf_counter()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,55 +15,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from helpers import FIXTURE_CORPUS, build_index, make_assistant, make_settings  # noqa: E402
+
 from zhengwu.answering.assistant import Assistant  # noqa: E402
 from zhengwu.config import Settings  # noqa: E402
-from zhengwu.index.index import Index  # noqa: E402
-from zhengwu.documents.loaders import load_paths  # noqa: E402
-
-FIXTURES = Path(__file__).parent / "fixtures"
-FIXTURE_CORPUS = FIXTURES / "corpus"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving(app) -> Iterator[str]:
-    """An ASGI app under uvicorn in a thread on 127.0.0.1: yields its base URL, stops it afterwards."""
-    import threading
-    import time
-
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def make_settings(data_dir: Path, **overrides) -> Settings:
-    return Settings(data_dir=data_dir, corpus_dir=FIXTURE_CORPUS, **overrides)
-
-
-def build_index(settings: Settings, corpus: Path = FIXTURE_CORPUS) -> Index:
-    index = Index(settings)
-    loaded = load_paths([corpus], root=corpus)
-    index.ingest(loaded.documents, str(corpus.resolve()), errors=loaded.errors)
-    return index
+from zhengwu.index import Index  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +35,7 @@ def fixture_index(fixture_settings) -> Index:
 @pytest.fixture(scope="session")
 def assistant(fixture_settings, fixture_index) -> Assistant:
     """One assistant over the fixture corpus, shared by read-only tests."""
-    return Assistant(fixture_settings, index=fixture_index)
+    return make_assistant(fixture_settings, fixture_index)
 
 
 @pytest.fixture
@@ -120,7 +74,7 @@ def pytest_sessionstart(session) -> None:
 def pytest_sessionfinish(session, exitstatus) -> None:
     import logging
 
-    from zhengwu.privacy import contains_pii
+    from zhengwu.pii import contains_pii
 
     handler = _log_scan.get("handler")
     if handler is None:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from zhengwu.answering.assistant import UserContext
+from zhengwu.answering.citations import render_plain
+from zhengwu.answering.user import UserContext
 
 GZ_PHONE, GD_PHONE = "020-12345", "020-83110470"
 
@@ -154,4 +155,4 @@ def test_answer_carries_session_latency_and_ranked_documents(assistant):
     assert answer.latency_ms > 0
     assert answer.retrieved[0] == "11440000006939801C244010300100103"
     assert answer.to_dict()["status"] == "answered"
-    assert "参考来源" in answer.render()
+    assert "参考来源" in render_plain(answer)

@@ -7,14 +7,15 @@ import shutil
 from datetime import date
 
 import pytest
-from conftest import FIXTURE_CORPUS, build_index
+from helpers import FIXTURE_CORPUS, build_index, make_assistant
 from test_db_store import PG_URL
 
-from zhengwu.answering.assistant import Assistant
-from zhengwu.ops.backup import BackupError, backup, restore
 from zhengwu.config import Settings
-from zhengwu.db import PeopleStore, ServiceRecordData, make_engine, upgrade
-from zhengwu.privacy import FieldCipher, mask_pii
+from zhengwu.db import make_engine, upgrade
+from zhengwu.index import Index
+from zhengwu.ops.backup import BackupError, backup, restore
+from zhengwu.personal import FieldCipher, PeopleStore, ServiceRecordData
+from zhengwu.pii import mask_pii
 
 KEY = FieldCipher(b"b" * 32)
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"
@@ -48,7 +49,7 @@ def test_a_lost_data_directory_comes_back_from_the_backup(tmp_path):
     shutil.rmtree(data)
     restored = restore(settings, archive)
     assert restored.tables["consents"] == 1
-    assistant = Assistant(settings)
+    assistant = make_assistant(settings, Index(settings))
     answer = assistant.ask(PHONE_Q)
     assert answer.status == "answered" and "020-84106805" in answer.text
     assert assistant.index.dense.count() > 0  # vectors rebuilt from the restored embedding cache

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import serving
+from helpers import app_for, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -36,9 +36,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def base_url(fixture_settings, assistant):
-    from zhengwu.web.app import create_app
 
-    app = create_app(fixture_settings, assistant=assistant)
+    app = app_for(fixture_settings, assistant)
     with serving(app) as url:
         yield url
 

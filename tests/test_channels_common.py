@@ -4,11 +4,13 @@ deletion finds them even without consent), plain rendering and splitting."""
 from __future__ import annotations
 
 import pytest
+from helpers import make_assistant
 
-from zhengwu.answering.assistant import Assistant
-from zhengwu.channels.common import ChannelCore, render_plain, session_for, split_text
-from zhengwu.db import PeopleStore, make_engine, upgrade
-from zhengwu.privacy import mask_pii
+from zhengwu.answering.citations import render_plain
+from zhengwu.channels.common import ChannelCore, session_for, split_text
+from zhengwu.db import make_engine, upgrade
+from zhengwu.personal import PeopleStore
+from zhengwu.pii import mask_pii
 
 
 @pytest.fixture
@@ -16,7 +18,7 @@ def core(tmp_path, fixture_settings, fixture_index):
     engine = make_engine(f"sqlite:///{tmp_path / 'people.sqlite3'}")
     upgrade(engine)
     people = PeopleStore(engine, mask=mask_pii)
-    yield ChannelCore(Assistant(fixture_settings, index=fixture_index, people=people), people)
+    yield ChannelCore(make_assistant(fixture_settings, fixture_index, people=people), people)
     engine.dispose()
 
 

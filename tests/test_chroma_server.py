@@ -15,9 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FIXTURE_CORPUS, build_index, make_settings
+from helpers import FIXTURE_CORPUS, build_index, make_assistant, make_settings
 
-from zhengwu.answering.assistant import Assistant
 from zhengwu.config import Settings
 from zhengwu.index.dense import DenseIndexError
 from zhengwu.index.index import Index
@@ -119,7 +118,7 @@ def _http_client(server: ChromaServer):
 
 
 def _check_phone_answer(settings: Settings, index: Index) -> None:
-    answer = Assistant(settings, index=index).ask(PHONE_QUESTION)
+    answer = make_assistant(settings, index).ask(PHONE_QUESTION)
     assert answer.status == "answered", answer
     assert "020-83110470" in answer.text or "020-12345" in answer.text, answer.text
     assert answer.citations, "an answer must cite its sources"

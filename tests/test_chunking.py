@@ -1,10 +1,10 @@
 import re
 
-from conftest import FIXTURE_CORPUS
+from helpers import FIXTURE_CORPUS
 
-from zhengwu.index.chunking import MAX_CHUNK_CHARS, chunk_document, embed_text
 from zhengwu.documents.document import Document
 from zhengwu.documents.loaders import load_file
+from zhengwu.index.chunking import MAX_CHUNK_CHARS, chunk_document, embed_text
 
 GUIDE = FIXTURE_CORPUS / "guides" / "11440100007483172Q3440106013004.md"
 LAW = FIXTURE_CORPUS / "laws" / "中华人民共和国居民身份证法.md"

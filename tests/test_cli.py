@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FIXTURE_CORPUS
+from helpers import FIXTURE_CORPUS
 
 import zhengwu.config
 from zhengwu.cli.main import main

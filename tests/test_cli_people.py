@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import zhengwu.config
 from zhengwu.cli.main import main
-from zhengwu.privacy import FieldCipher
+from zhengwu.personal import FieldCipher
 
 HISTORY = Path(__file__).parent / "fixtures" / "history"
 

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import serving
+from helpers import app_for, make_assistant, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -28,12 +28,11 @@ playwright_sync = pytest.importorskip("playwright.sync_api", reason="browser tes
 uvicorn = pytest.importorskip("uvicorn", reason="browser tests need uvicorn")
 expect = playwright_sync.expect
 
-from zhengwu.answering.assistant import Assistant  # noqa: E402
-from zhengwu.db import PeopleStore, make_engine, upgrade  # noqa: E402
-from zhengwu.privacy import mask_pii  # noqa: E402
+from zhengwu.db import make_engine, upgrade  # noqa: E402
+from zhengwu.personal import PeopleStore  # noqa: E402
+from zhengwu.pii import mask_pii  # noqa: E402
 from zhengwu.review.records import Source  # noqa: E402
 from zhengwu.review.store import ReviewStore  # noqa: E402
-from zhengwu.web.app import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -74,7 +73,7 @@ def stack(fixture_settings, fixture_index, tmp_path_factory):
     store = ReviewStore(engine)
     store.add_staff(STAFF, PASSWORD, "admin")
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0, "admin_token": "browser-test-token"})
-    app = create_app(settings, assistant=Assistant(settings, index=fixture_index, people=people))
+    app = app_for(settings, make_assistant(settings, fixture_index, people=people))
     with serving(app) as url:
         yield url, store, people
     engine.dispose()

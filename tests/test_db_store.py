@@ -28,22 +28,12 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from zhengwu.config import Settings
-from zhengwu.db import (
-    Base,
-    DbSessionStore,
-    PeopleStore,
-    ServiceRecordData,
-    alembic_config,
-    current_revision,
-    database_url,
-    make_engine,
-    mask_id_number,
-    normalise_url,
-    upgrade,
-)
-from zhengwu.review.store import ReviewStore
 from zhengwu.answering.sessions import Session
+from zhengwu.config import Settings
+from zhengwu.db import Base, alembic_config, current_revision, database_url, make_engine, normalise_url, upgrade
+from zhengwu.personal import DbSessionStore, PeopleStore, ServiceRecordData
+from zhengwu.pii import mask_id_number
+from zhengwu.review.store import ReviewStore
 
 # ZHENGWU_DATABASE_URL works too, as the issue and .ci/run phrase it; the suite still makes its own database.
 PG_URL = os.environ.get("ZHENGWU_TEST_DATABASE_URL") or (

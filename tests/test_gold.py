@@ -7,9 +7,8 @@ regression to explain, not noise.
 
 
 import pytest
-from conftest import build_index
+from helpers import build_index, make_assistant
 
-from zhengwu.answering.assistant import Assistant
 from zhengwu.config import REPO_ROOT, Settings
 from zhengwu.quality.evaluation import evaluate, read_questions
 
@@ -31,7 +30,7 @@ MAX_FALSE_REFUSAL = 0.04
 def report(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("gold-index"), corpus_dir=CORPUS)
     index = build_index(settings, CORPUS)
-    assistant = Assistant(settings, index=index)
+    assistant = make_assistant(settings, index)
     result = evaluate(assistant, read_questions(GOLD))
     index.close()
     return result

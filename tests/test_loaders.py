@@ -44,7 +44,7 @@ def errors_by_name(result: loaders.LoadResult) -> dict[str, str]:
 
 
 def test_supported_suffixes() -> None:
-    assert SUPPORTED_SUFFIXES == {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".jsonl"}
+    assert {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".jsonl"} == SUPPORTED_SUFFIXES
 
 
 # --- Markdown --------------------------------------------------------------------------------------------------

@@ -12,13 +12,12 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from helpers import app_for, make_assistant
 from test_db_store import BACKENDS, scratch_pg_database
 
-from zhengwu.answering.assistant import Assistant
-from zhengwu.personal.citizens import sign_user_token, verify_user_token
-from zhengwu.db import Base, PeopleStore, make_engine, upgrade
-from zhengwu.privacy import FieldCipher, id_check_char, install_log_masking, mask_pii
-from zhengwu.web.app import create_app
+from zhengwu.db import Base, make_engine, upgrade
+from zhengwu.personal import FieldCipher, PeopleStore, sign_user_token, verify_user_token
+from zhengwu.pii import id_check_char, install_log_masking, mask_pii
 
 SECRET = "portal-shared-secret"
 ADMIN = {"Authorization": "Bearer staff-token"}
@@ -70,8 +69,8 @@ def client(people, fixture_settings, fixture_index) -> Iterator[TestClient]:
     settings = fixture_settings.model_copy(
         update={"rate_limit_per_minute": 0, "admin_token": "staff-token", "portal_secret": SECRET}
     )
-    assistant = Assistant(settings, index=fixture_index, people=people)
-    with TestClient(create_app(settings, assistant=assistant)) as c:
+    assistant = make_assistant(settings, fixture_index, people=people)
+    with TestClient(app_for(settings, assistant)) as c:
         yield c
 
 

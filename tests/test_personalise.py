@@ -14,18 +14,23 @@ from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURE_CORPUS, FIXTURES, build_index
+from helpers import FIXTURE_CORPUS, FIXTURES, build_index, make_assistant
 
 import zhengwu.config
-from zhengwu.personal import citizens
-from zhengwu.answering.assistant import Assistant, UserContext
+from zhengwu.answering.assistant import Assistant
+from zhengwu.answering.user import UserContext
 from zhengwu.cli.main import main
 from zhengwu.config import Settings
 from zhengwu.db.engine import make_engine, upgrade
-from zhengwu.db.people import PeopleStore
-from zhengwu.db.records import ServiceRecordData
-from zhengwu.personal.personalise import STATUS_NAMES, PersonalContext
-from zhengwu.privacy import id_check_char, mask_pii
+from zhengwu.personal import (
+    STATUS_NAMES,
+    PeopleStore,
+    PersonalContext,
+    ServiceRecordData,
+    due_reminders,
+    personal_context,
+)
+from zhengwu.pii import id_check_char, mask_pii
 
 GD_GUIDE = "11440000006940140C2440106013004"  # 弩的运输审批, 广东省
 GZ_GUIDE = "11440100007483172Q3440106013004"  # 弩的运输审批, 广州市
@@ -72,7 +77,7 @@ def personal_index(personal_settings):
 
 @pytest.fixture(scope="module")
 def assistant(personal_settings, personal_index) -> Assistant:
-    built = Assistant(personal_settings, index=personal_index)
+    built = make_assistant(personal_settings, personal_index)
     assert built.personaliser is not None, "the test corpus must load life_events/ and personalisation/tags.yaml"
     return built
 
@@ -312,7 +317,7 @@ def test_expiry_reminder_only_with_consent_and_only_once(people):
     people.set_consent(carol, "reminders", False)  # withdrew
     add_user(people, "dave", TODAY + timedelta(days=45))  # outside the window
 
-    found = citizens.due_reminders(people, TODAY, 30)
+    found = due_reminders(people, TODAY, 30)
     assert [r.user_id for r in found] == [alice_id]
     reminder = found[0]
     assert reminder.identities == [("telegram", "alice")]
@@ -320,26 +325,26 @@ def test_expiry_reminder_only_with_consent_and_only_once(people):
     assert "换发或签注" in reminder.text
 
     people.mark_reminder_sent(reminder.record.id)
-    assert citizens.due_reminders(people, TODAY, 30) == []
-    assert citizens.due_reminders(people, TODAY + timedelta(days=1), 30) == []
+    assert due_reminders(people, TODAY, 30) == []
+    assert due_reminders(people, TODAY + timedelta(days=1), 30) == []
 
 
 def test_personal_context_from_the_store_needs_consent(people, assistant):
     uid = people.user_for("web", "portal-7")
     people.update_profile(uid, province="广东省", city="广州市", tags=["科研单位"])
     people.add_records(uid, [record("弩的运输审批", "accepted", submitted_at=date(2024, 5, 6), doc_id=GZ_GUIDE)])
-    assert citizens.personal_context(people, uid) is None
+    assert personal_context(people, uid) is None
     people.set_consent(uid, "reminders", True)  # reminders are not personalisation
-    assert citizens.personal_context(people, uid) is None
+    assert personal_context(people, uid) is None
 
     people.set_consent(uid, "personalisation", True)
-    ctx = citizens.personal_context(people, uid)
+    ctx = personal_context(people, uid)
     assert (ctx.user_id, ctx.region, ctx.tags, ctx.linked) == (uid, "广州市", ["科研单位"], True)
     answer = ask(assistant, STATUS_Q, ctx)
     assert "当前状态：已受理" in answer.text
 
     people.set_consent(uid, "personalisation", False)
-    assert citizens.personal_context(people, uid) is None
+    assert personal_context(people, uid) is None
 
 
 def test_reminders_run_cli_writes_one_json_line(tmp_path, monkeypatch):
@@ -419,7 +424,7 @@ def test_asking_for_suggestions_without_consent_explains_how_rather_than_guessin
 # -- PII --------------------------------------------------------------------------------------------------------
 
 def test_id_and_mobile_numbers_are_masked_in_answers_and_logs(personal_settings, personal_index, people):
-    logged = Assistant(personal_settings, index=personal_index, people=people)
+    logged = make_assistant(personal_settings, personal_index, people=people)
     uid = people.user_for("web", "pii-test")
     ctx = alice()
     ctx.user_id = uid
@@ -452,7 +457,7 @@ def test_id_and_mobile_numbers_are_masked_in_answers_and_logs(personal_settings,
 
 def test_reminders_are_delivered_through_the_users_wechat(tmp_path, monkeypatch):
     """`zhengwu reminders run --deliver` sends through 客服消息 of a (fake) WeChat API; the rest go to the outbox."""
-    from conftest import serving
+    from helpers import serving
     from test_wechat import FakeWeChatAPI
 
     data = tmp_path / "data"

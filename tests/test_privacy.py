@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from zhengwu.privacy import (
-    FieldCipher,
+from zhengwu.personal import FieldCipher
+from zhengwu.pii import (
     PiiFilter,
     contains_pii,
     id_check_char,

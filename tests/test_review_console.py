@@ -14,16 +14,21 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from helpers import app_for, make_assistant
 from test_db_store import BACKENDS, scratch_pg_database
 
+from zhengwu.answering import wording
 from zhengwu.answering.assistant import Assistant
-from zhengwu.channels.common import NOTHING_TO_RATE, THANKS_DOWN, THANKS_UP, ChannelCore
-from zhengwu.db import PeopleStore, make_engine, upgrade
-from zhengwu.privacy import mask_pii
-from zhengwu.web.console.auth import MAX_FAILURES, LoginThrottle
+from zhengwu.answering.wording import NOTHING_TO_RATE, THANKS_UP
+from zhengwu.channels.common import ChannelCore
+from zhengwu.db import make_engine, upgrade
+from zhengwu.personal import PeopleStore
+from zhengwu.pii import mask_pii
 from zhengwu.review.records import Source
 from zhengwu.review.store import ReviewStore
-from zhengwu.web.app import create_app
+from zhengwu.web.console.auth import MAX_FAILURES, LoginThrottle
+
+THANKS_DOWN = wording.say(wording.THANKS_DOWN, "12345")
 
 TOKEN = "staff-token"
 PASSWORD = "correct-horse-battery"
@@ -59,11 +64,11 @@ class Env:
 def make_env(engine, fixture_settings, fixture_index, **overrides) -> Iterator[Env]:
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0, "admin_token": TOKEN, **overrides})
     people = PeopleStore(engine, mask=mask_pii)
-    assistant = Assistant(settings, index=fixture_index, people=people)
+    assistant = make_assistant(settings, fixture_index, people=people)
     store = ReviewStore(engine)
     store.add_staff("alice", PASSWORD, "admin")
     store.add_staff("bob", PASSWORD, "reviewer")
-    with TestClient(create_app(settings, assistant=assistant)) as client:
+    with TestClient(app_for(settings, assistant)) as client:
         yield Env(client, people, store, assistant)
 
 
@@ -434,7 +439,7 @@ def test_feedback_is_rate_limited(engine, fixture_settings, fixture_index):
 
 def test_feedback_needs_the_people_store(fixture_settings, fixture_index):
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0})
-    with TestClient(create_app(settings, assistant=Assistant(settings, index=fixture_index))) as client:
+    with TestClient(app_for(settings, make_assistant(settings, fixture_index))) as client:
         answer = ask(client, "实验动物生产许可的咨询电话是多少？")
         assert answer["turn_id"] is None
         response = client.post("/api/v1/feedback", json={"turn_id": 1, "value": 1, "session_id": "a" * 32})

@@ -9,11 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from helpers import make_assistant
 from test_db_store import BACKENDS, scratch_pg_database
 
 from zhengwu.answering.assistant import Assistant
-from zhengwu.db import PeopleStore, make_engine, upgrade
-from zhengwu.privacy import mask_pii
+from zhengwu.db import make_engine, upgrade
+from zhengwu.personal import PeopleStore
+from zhengwu.pii import mask_pii
 from zhengwu.review.curated import COSINE_MIN, OVERLAP_MIN, CuratedAnswers
 from zhengwu.review.records import Source
 from zhengwu.review.store import ReviewStore
@@ -46,7 +48,7 @@ def store(engine) -> ReviewStore:
 
 @pytest.fixture
 def assistant(engine, fixture_settings, fixture_index) -> Assistant:
-    return Assistant(fixture_settings, index=fixture_index, people=PeopleStore(engine, mask=mask_pii))
+    return make_assistant(fixture_settings, fixture_index, people=PeopleStore(engine, mask=mask_pii))
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +186,7 @@ def test_an_answer_whose_sources_are_gone_is_skipped(assistant, store, caplog):
 
 
 def test_every_worker_sees_a_publication_and_a_withdrawal(engine, store, fixture_settings, fixture_index):
-    workers = [Assistant(fixture_settings, index=fixture_index, people=PeopleStore(engine, mask=mask_pii))
+    workers = [make_assistant(fixture_settings, fixture_index, people=PeopleStore(engine, mask=mask_pii))
                for _ in range(2)]
     assert all(w.ask(MISSED).path == "composer" for w in workers)  # both have loaded (no entries)
     entry = store.publish(MISSED, CORRECTED, SOURCE, "console:alice")
@@ -203,5 +205,5 @@ def test_a_broken_curated_store_does_not_cost_the_answer(assistant, store, monke
 
 
 def test_without_a_people_store_there_are_no_curated_answers(fixture_settings, fixture_index):
-    assistant = Assistant(fixture_settings, index=fixture_index)
+    assistant = make_assistant(fixture_settings, fixture_index)
     assert assistant.curated is None and assistant.ask(MISSED).turn_id is None

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from test_db_store import BACKENDS, scratch_pg_database
 
 from zhengwu.config import Settings
-from zhengwu.db import Base, PeopleStore, make_engine, upgrade
-from zhengwu.privacy import mask_pii
+from zhengwu.db import Base, make_engine, upgrade
+from zhengwu.personal import PeopleStore
+from zhengwu.pii import mask_pii
 from zhengwu.review.export import export_reviewed, review_item
 from zhengwu.review.passwords import hash_password, password_problem, verify_password
 from zhengwu.review.records import Source, TurnFilter, compact_question, question_key

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FIXTURE_CORPUS, free_port
+from helpers import FIXTURE_CORPUS, free_port
 from test_chroma_server import ChromaServer
 
 PG_URL = os.environ.get("ZHENGWU_TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")

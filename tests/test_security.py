@@ -12,11 +12,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import app_for, make_assistant
 
-from zhengwu.answering.assistant import Assistant
-from zhengwu.db import PeopleStore, make_engine, upgrade
-from zhengwu.privacy import mask_pii
-from zhengwu.web.app import create_app
+from zhengwu.db import make_engine, upgrade
+from zhengwu.personal import PeopleStore
+from zhengwu.pii import mask_pii
 
 SECRETS = {
     "admin_token": "admin-secret-7f3a9c", "portal_secret": "portal-secret-51be", "wechat_token": "wechat-tok-88d1",
@@ -57,7 +57,7 @@ def app(tmp_path_factory, fixture_settings, fixture_index):
         **SECRETS, "rate_limit_per_minute": 0, "wechat_app_id": "wxsecurity", "wecom_corp_id": "wwsecurity",
         "wecom_agent_id": 1000002, "wecom_aes_key": "a" * 43, "llm_base_url": None,
     })
-    return create_app(settings, assistant=Assistant(settings, index=fixture_index, people=people), people=people)
+    return app_for(settings, make_assistant(settings, fixture_index, people=people), people)
 
 
 def all_routes(app) -> list[tuple[str, str]]:
@@ -125,7 +125,7 @@ def test_secrets_never_reach_a_log_line(app, caplog):
 
 
 @pytest.mark.parametrize("body", [
-    b"", b"{", b"null", b"[]", b'{"question": null}', b'{"question": 12}', "{\"question\": \"\\ud800\"}".encode(),
+    b"", b"{", b"null", b"[]", b'{"question": null}', b'{"question": 12}', b"{\"question\": \"\\ud800\"}",
     b'{"question": "' + b"\xe4\xbd" + b'"}', b'{"question": "a", "session_id": "../../etc/passwd"}',
     b'{"question": "x", "region": "' + b"A" * 100 + b'"}',
 ])

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from zhengwu.cli import main
 from zhengwu.documents.corpus import laws
-from zhengwu.documents.corpus.build import BuildReport, build_corpus, corpus
+from zhengwu.documents.corpus.build import BuildReport, build_corpus
 from zhengwu.documents.corpus.gd_guides import format_time_limit
 
 AS_OF = date(2025, 6, 1)
@@ -486,8 +487,8 @@ def test_hand_written_document_replaces_generated_one(source: Path, tmp_path: Pa
 
 def test_cli_reports_missing_source_files(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    result = CliRunner().invoke(corpus, ["build", "--source", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
-    assert result.exit_code != 0
+    result = CliRunner().invoke(main, ["corpus", "build", "--source", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and result.output.startswith("Error: ")
     assert "gd_service_guides/policy.json" in result.output
     assert "laws/" in result.output
     assert not (tmp_path / "o").exists()
@@ -495,9 +496,9 @@ def test_cli_reports_missing_source_files(tmp_path: Path) -> None:
 
 def test_cli_builds(source: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli"
-    result = CliRunner().invoke(corpus, ["build", "--source", str(source), "--out", str(out), "--quiet"])
+    result = CliRunner().invoke(main, ["corpus", "build", "--source", str(source), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "Service guides written: 3" in result.output
     assert (out / "laws/社会法/中华人民共和国劳动合同法.md").exists()
-    help_text = CliRunner().invoke(corpus, ["build", "--help"]).output
+    help_text = CliRunner().invoke(main, ["corpus", "build", "--help"]).output
     assert "--source" in help_text and "--out" in help_text

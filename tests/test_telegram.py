@@ -26,27 +26,27 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from helpers import app_for, make_assistant
 
+from zhengwu.answering import wording
 from zhengwu.answering.answer import Answer, Citation
-from zhengwu.answering.assistant import Assistant
-from zhengwu.channels.common import NON_TEXT, ChannelCore, Reply
+from zhengwu.answering.wording import NON_TEXT
+from zhengwu.channels.common import ChannelCore, Reply
 from zhengwu.channels.telegram import (
-    DELETE_ASK,
-    DELETED,
     MESSAGE_LIMIT,
     build_application,
     render_html,
     set_webhook,
 )
-from zhengwu.db import PeopleStore, make_engine, upgrade
+from zhengwu.db import make_engine, upgrade
 from zhengwu.db.models import Identity
-from zhengwu.privacy import FieldCipher, mask_pii
-from zhengwu.web.app import create_app
+from zhengwu.personal import FieldCipher, PeopleStore
+from zhengwu.pii import mask_pii
 
 TOKEN = "123456:TEST-token_abc"
 SECRET = "webhook-secret_42"
 QUESTION = "实验动物生产许可的咨询电话是多少？"
-APOLOGY = "抱歉，系统暂时无法回答，请稍后再试，或拨打 12345。"
+APOLOGY = wording.say(wording.APOLOGY, "12345")
 TIMEOUT = 15.0
 
 # -- the fake Bot API -------------------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def tg_settings(fixture_settings, fake_api):
 
 @pytest.fixture(scope="module")
 def core(tg_settings, fixture_index, people) -> ChannelCore:
-    return ChannelCore(Assistant(tg_settings, index=fixture_index, people=people), people)
+    return ChannelCore(make_assistant(tg_settings, fixture_index, people=people), people)
 
 
 _update_ids = itertools.count(1)
@@ -378,10 +378,10 @@ def test_privacy_delete_asks_for_confirmation_then_erases_the_user(bot, people):
     ask(bot, user, "/privacy on")
     assert people.user_for("telegram", str(user), create=False) is not None
     [asked] = ask(bot, user, "/privacy delete")
-    assert html.unescape(asked["text"]) == DELETE_ASK
+    assert html.unescape(asked["text"]) == wording.TELEGRAM_DELETE_ASK
     assert people.user_for("telegram", str(user), create=False) is not None  # nothing happened yet
     [done] = ask(bot, user, "/privacy delete confirm")
-    assert done["text"] == DELETED
+    assert done["text"] == wording.TELEGRAM_DELETED
     with people.engine.connect() as db:
         rows = db.scalar(sa.select(sa.func.count()).select_from(Identity)
                          .where(Identity.channel == "telegram", Identity.external_id == str(user)))
@@ -462,7 +462,7 @@ def test_set_webhook_registers_the_url_with_the_secret(tg_settings, fake_api):
 
 @pytest.fixture(scope="module")
 def service(tg_settings, core, people) -> Iterator[str]:
-    app = create_app(tg_settings, assistant=core.assistant, people=people)
+    app = app_for(tg_settings, core.assistant, people)
     server, thread, url = serve(app)
     yield url
     server.should_exit = True

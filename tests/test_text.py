@@ -1,4 +1,5 @@
-from zhengwu.index.analyzer import Analyzer, default_analyzer, han_ratio, looks_english, normalize, split_sentences
+from zhengwu.chinese import han_ratio, looks_english, normalize, split_sentences
+from zhengwu.index.analyzer import Analyzer, default_analyzer
 
 
 def test_normalize_folds_width_case_and_traditional_script():

@@ -10,21 +10,27 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FIXTURE_CORPUS, free_port
 from fastapi.testclient import TestClient
+from helpers import FIXTURE_CORPUS, app_for, free_port, make_assistant
 
 from zhengwu.answering.assistant import Assistant
-from zhengwu.answering.sessions import SqliteSessionStore
-from zhengwu.web.app import create_app
+from zhengwu.db import make_engine, upgrade
+from zhengwu.personal import DbSessionStore
 
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"
+
+
+def db_sessions(path, ttl: float = 1800.0) -> DbSessionStore:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    return DbSessionStore(engine, ttl=ttl, owns_engine=True)
 
 
 @pytest.fixture
 def client(fixture_settings, fixture_index, tmp_path):
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0})
-    sessions = SqliteSessionStore(tmp_path / "sessions.sqlite3")
-    app = create_app(settings, assistant=Assistant(settings, index=fixture_index, sessions=sessions))
+    sessions = db_sessions(tmp_path / "sessions.sqlite3")
+    app = app_for(settings, make_assistant(settings, fixture_index, sessions=sessions))
     with TestClient(app) as c:
         yield c
 
@@ -113,7 +119,7 @@ def test_a_crash_inside_the_assistant_is_not_a_500(client, monkeypatch):
 
 def test_rate_limit_answers_429_with_retry_after(fixture_settings, fixture_index):
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 3})
-    with TestClient(create_app(settings, assistant=Assistant(settings, index=fixture_index))) as c:
+    with TestClient(app_for(settings, make_assistant(settings, fixture_index))) as c:
         codes = [c.post("/api/v1/chat", json={"question": PHONE_Q}).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         r = c.post("/api/v1/chat/stream", json={"question": PHONE_Q})
@@ -122,11 +128,11 @@ def test_rate_limit_answers_429_with_retry_after(fixture_settings, fixture_index
 
 
 def test_admin_routes_need_the_token(fixture_settings, fixture_index):
-    open_app = create_app(fixture_settings, assistant=Assistant(fixture_settings, index=fixture_index))
+    open_app = app_for(fixture_settings, make_assistant(fixture_settings, fixture_index))
     with TestClient(open_app) as c:
         assert c.get("/api/v1/admin/stats").status_code == 403  # no token configured: disabled
     settings = fixture_settings.model_copy(update={"admin_token": "s3cret-token"})
-    with TestClient(create_app(settings, assistant=Assistant(settings, index=fixture_index))) as c:
+    with TestClient(app_for(settings, make_assistant(settings, fixture_index))) as c:
         assert c.get("/api/v1/admin/stats").status_code == 401
         assert c.get("/api/v1/admin/stats", headers={"Authorization": "Bearer wrong"}).status_code == 401
         ok = c.get("/api/v1/admin/stats", headers={"Authorization": "Bearer s3cret-token"})
@@ -149,7 +155,7 @@ def test_health_readiness_openapi_and_demo(client):
 
 def test_cors_allows_only_configured_origins(fixture_settings, fixture_index):
     settings = fixture_settings.model_copy(update={"cors_origins": ["https://www.gz.gov.cn"]})
-    with TestClient(create_app(settings, assistant=Assistant(settings, index=fixture_index))) as c:
+    with TestClient(app_for(settings, make_assistant(settings, fixture_index))) as c:
         allowed = c.options("/api/v1/chat", headers={"Origin": "https://www.gz.gov.cn",
                                                      "Access-Control-Request-Method": "POST"})
         assert allowed.headers.get("access-control-allow-origin") == "https://www.gz.gov.cn"
@@ -216,7 +222,7 @@ def test_sessions_are_shared_by_workers(tmp_path):
 
 
 def test_expired_sessions_are_forgotten(tmp_path):
-    store = SqliteSessionStore(tmp_path / "s.sqlite3", ttl=0.2)
+    store = db_sessions(tmp_path / "s.sqlite3", ttl=0.2)
     session = store.get(None)
     session.subject = "doc-1"
     store.save(session)

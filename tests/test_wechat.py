@@ -24,18 +24,21 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from conftest import serving
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml.ElementTree import fromstring
 from fastapi import FastAPI, Request
+from helpers import app_for, make_assistant, serving
 
+from zhengwu.answering import wording
 from zhengwu.answering.answer import Answer, Citation
 from zhengwu.answering.assistant import Assistant
-from zhengwu.channels.common import NON_TEXT, WELCOME
+from zhengwu.answering.wording import NON_TEXT
 from zhengwu.channels.wechat_api import OfficialAccountAPI, WeChatAPIError
-from zhengwu.db import PeopleStore, make_engine, upgrade
-from zhengwu.privacy import FieldCipher, mask_pii
-from zhengwu.web.app import create_app
+from zhengwu.db import make_engine, upgrade
+from zhengwu.personal import FieldCipher, PeopleStore
+from zhengwu.pii import mask_pii
+
+WELCOME = wording.say(wording.WELCOME, "12345")
 
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"
 PHONE = "020-84106805"
@@ -65,6 +68,11 @@ class ScriptedAssistant(Assistant):
     """The real assistant, optionally slow (``delay`` seconds per question), with one long canned answer."""
 
     delay = 0.0
+
+    def __init__(self, settings, *, index, people=None):
+        wired = make_assistant(settings, index, people=people)
+        super().__init__(settings, index=index, sessions=wired.sessions, turns=wired.turns, curated=wired.curated,
+                         personaliser=wired.personaliser)
 
     def ask(self, question, *args, **kwargs):
         if self.delay:
@@ -290,7 +298,7 @@ def plain(fixture_settings, fixture_index, fake_api, people) -> Iterator[tuple[P
     """Two workers of one 明文模式 deployment, sharing the database (and so the de-duplication)."""
     settings = wechat_settings(fixture_settings, fake_api, wechat_token="plain-token", wechat_app_id=PLAIN_APPID)
     assistant = ScriptedAssistant(settings, index=fixture_index, people=people)
-    with serving(create_app(settings, assistant=assistant)) as a, serving(create_app(settings, assistant=assistant)) as b:
+    with serving(app_for(settings, assistant)) as a, serving(app_for(settings, assistant)) as b:
         yield (Platform(a, "plain-token", mode="plain", receive_id=PLAIN_APPID),
                Platform(b, "plain-token", mode="plain", receive_id=PLAIN_APPID))
 
@@ -302,7 +310,7 @@ def safe(fixture_settings, fixture_index, fake_api, people) -> Iterator[Platform
     settings = wechat_settings(fixture_settings, fake_api, wechat_token="safe-token", wechat_app_id=SAFE_APPID,
                                wechat_aes_key=key, public_url=PUBLIC_URL)
     assistant = ScriptedAssistant(settings, index=fixture_index, people=people)
-    with serving(create_app(settings, assistant=assistant)) as url:
+    with serving(app_for(settings, assistant)) as url:
         yield Platform(url, "safe-token", mode="aes", aes_key=key, receive_id=SAFE_APPID)
 
 
@@ -314,7 +322,7 @@ def slow(fixture_settings, fixture_index, fake_api, people) -> Iterator[Platform
                                wechat_aes_key=key, wechat_reply_seconds=0.3)
     assistant = ScriptedAssistant(settings, index=fixture_index, people=people)
     assistant.delay = 1.0
-    with serving(create_app(settings, assistant=assistant)) as url:
+    with serving(app_for(settings, assistant)) as url:
         yield Platform(url, "slow-token", mode="aes", aes_key=key, receive_id=SLOW_APPID)
 
 

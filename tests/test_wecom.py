@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import serving
+from helpers import app_for, serving
 from test_wechat import (
     LAUGHS,
     PHONE,
@@ -27,10 +27,13 @@ from test_wechat import (
     new_aes_key,
 )
 
-from zhengwu.channels.common import NON_TEXT, WELCOME
-from zhengwu.db import PeopleStore, make_engine, upgrade
-from zhengwu.privacy import FieldCipher, mask_pii
-from zhengwu.web.app import create_app
+from zhengwu.answering import wording
+from zhengwu.answering.wording import NON_TEXT
+from zhengwu.db import make_engine, upgrade
+from zhengwu.personal import FieldCipher, PeopleStore
+from zhengwu.pii import mask_pii
+
+WELCOME = wording.say(wording.WELCOME, "12345")
 
 CORP_ID = "ww1436e0e65a779aee"
 AGENT_ID = 1000002
@@ -74,7 +77,7 @@ def wecom(fixture_settings, fixture_index, fake_api, people) -> Iterator[tuple[P
     key = new_aes_key()
     settings = wecom_settings(fixture_settings, fake_api, "wecom-token", key)
     assistant = ScriptedAssistant(settings, index=fixture_index, people=people)
-    with serving(create_app(settings, assistant=assistant)) as a, serving(create_app(settings, assistant=assistant)) as b:
+    with serving(app_for(settings, assistant)) as a, serving(app_for(settings, assistant)) as b:
         yield platform(a, "wecom-token", key), platform(b, "wecom-token", key)
 
 
@@ -85,7 +88,7 @@ def slow(fixture_settings, fixture_index, fake_api, people) -> Iterator[Platform
                               wecom_secret="slow-corp-secret")
     assistant = ScriptedAssistant(settings, index=fixture_index, people=people)
     assistant.delay = 1.0
-    with serving(create_app(settings, assistant=assistant)) as url:
+    with serving(app_for(settings, assistant)) as url:
         yield platform(url, "slow-token", key)
 
 

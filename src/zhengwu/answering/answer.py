@@ -1,11 +1,16 @@
-"""Stage 5's typed boundary: the ``Answer`` every channel renders, with its status and numbered citations."""
+"""Stage 5's typed boundary: the ``Answer`` every channel renders, with its status, numbered citations and the
+provenance of its text."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Status = Literal["answered", "refused", "clarify"]
+from zhengwu.answering.vocabulary import Status
+
+__all__ = ["Answer", "Citation", "Provenance", "Status"]
+
+ProvenanceKind = Literal["composer", "llm", "curated"]
 
 
 @dataclass(frozen=True)
@@ -20,36 +25,66 @@ class Citation:
     doc_type: str = ""
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """What wrote an answer's text: the offline composer, a verified LLM reply (which model, which prompt
+    versions), or a staff-curated answer (which version). ``label`` is the form stored in transcripts and shown
+    in the API and evaluation rows as ``path``; ``parse`` reads it back."""
+
+    kind: ProvenanceKind = "composer"
+    model: str = ""
+    prompts: tuple[str, ...] = ()  # "system@1", "answer@1"
+    version: int | None = None  # of a curated answer
+
+    @property
+    def label(self) -> str:
+        if self.kind == "llm":
+            return f"llm:{self.model}:{'+'.join(self.prompts)}"
+        if self.kind == "curated":
+            return f"curated:v{self.version}"
+        return "composer"
+
+    @classmethod
+    def parse(cls, label: str | None) -> Provenance:
+        """The provenance of a stored label; anything unreadable counts as the composer."""
+        label = label or "composer"
+        if label.startswith("curated:v") and label.removeprefix("curated:v").isdigit():
+            return cls("curated", version=int(label.removeprefix("curated:v")))
+        if label.startswith("llm:"):
+            # The model name may hold colons (qwen2.5:7b); the prompt list is the last part.
+            model, _, prompts = label.removeprefix("llm:").rpartition(":")
+            return cls("llm", model=model, prompts=tuple(p for p in prompts.split("+") if p))
+        return cls()
+
+
+COMPOSER = Provenance()
+
+
 @dataclass
 class Answer:
     question: str
     text: str
     status: Status
     citations: list[Citation] = field(default_factory=list)
-    reason: str = ""  # machine-readable: why refused or asked back (e.g. "out_of_region", "weak_evidence")
+    reason: str = ""  # machine-readable: why refused or asked back (vocabulary.REASON_LABELS)
     session_id: str | None = None
     retrieved: list[str] = field(default_factory=list)  # ranked document ids, for evaluation and review
     latency_ms: float = 0.0
-    # What produced the text: "composer", "llm:<model>:<prompt versions>", or "curated:v<version>" (a staff-approved
-    # answer, zhengwu.review.curated).
-    path: str = "composer"
+    provenance: Provenance = COMPOSER
     # Personal uses that shaped this answer (consent given): "region", "next_steps", "materials", "status",
     # "suggestions". Empty for everyone else.
     personal: list[str] = field(default_factory=list)
-    # The logged conversation turn (set by the assistant when a people store records turns): what the
-    # citizen's 👍/👎 and staff reviews refer to. None when nothing was logged.
+    # The logged conversation turn (set by the assistant when a turn log records turns): what the citizen's
+    # 👍/👎 and staff reviews refer to. None when nothing was logged.
     turn_id: int | None = None
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    @property
+    def path(self) -> str:
+        """The provenance label: "composer", "llm:<model>:<prompt versions>" or "curated:v<version>"."""
+        return self.provenance.label
 
-    def render(self) -> str:
-        """Plain text with a source list: what a text-only channel (SMS, WeChat, terminal) shows."""
-        if not self.citations:
-            return self.text
-        lines = [self.text, "", "参考来源："]
-        for c in self.citations:
-            where = f" · {c.section}" if c.section else ""
-            url = f" {c.source_url}" if c.source_url else ""
-            lines.append(f"[{c.n}] 《{c.title}》{where}{url}")
-        return "\n".join(lines)
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("provenance")
+        data["path"] = self.path
+        return data

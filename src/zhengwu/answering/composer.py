@@ -7,51 +7,17 @@ piece carries the number of the citation it came from. It is the fallback an LLM
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from zhengwu.answering.answer import Answer, Citation
+from zhengwu.answering.answer import Answer
+from zhengwu.answering.citations import CitationList, clip
+from zhengwu.chinese import normalize
 from zhengwu.documents.document import NATIONAL
+from zhengwu.index.store import ChunkStore, DocMeta, StoredChunk
 from zhengwu.retrieval.query import answer_type
 from zhengwu.retrieval.retriever import DocHit
-from zhengwu.index.store import ChunkStore, DocMeta, StoredChunk
-from zhengwu.index.analyzer import normalize
 
-FIELD_LABELS = {
-    "phone": "咨询电话",
-    "complaint": "投诉电话",
-    "materials": "申请材料",
-    "location": "办理地点",
-    "time_limit": "办理时限",
-    "conditions": "受理条件",
-    "visits": "到现场次数",
-    "online": "网上办理",
-    "fee": "收费标准",
-    "process": "办理流程",
-    "department": "实施主体",
-    "objects": "服务对象",
-}
 MAX_QUOTE = 600
 MAX_ARTICLES = 3
-
-
-@dataclass
-class _Citations:
-    items: list[Citation] = field(default_factory=list)
-
-    def cite(self, doc: DocMeta, section: str, snippet: str) -> int:
-        for c in self.items:
-            if c.doc_id == doc.doc_id and c.section == section:
-                return c.n
-        n = len(self.items) + 1
-        self.items.append(
-            Citation(n, doc.doc_id, doc.title, section, doc.source_url, _clip(snippet, 160), doc.region, doc.doc_type)
-        )
-        return n
-
-
-def _clip(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit].rstrip() + "……"
 
 
 def _kv(text: str) -> dict[str, str]:
@@ -75,7 +41,7 @@ def _label(doc: DocMeta) -> str:
 class GuideWriter:
     """Answers the field asked about one service guide."""
 
-    def __init__(self, doc: DocMeta, chunks: list[StoredChunk], cites: _Citations) -> None:
+    def __init__(self, doc: DocMeta, chunks: list[StoredChunk], cites: CitationList) -> None:
         self.doc = doc
         self.fields = {c.field: c for c in chunks if c.field}
         self.cites = cites
@@ -142,7 +108,7 @@ class GuideWriter:
         text = self.value("conditions")
         if not text or text == "无":
             return f"{_label(self.doc)}的办事指南未列出受理条件。"
-        return f"{_label(self.doc)}的受理条件 {self._cite('conditions')}：\n{_clip(text, MAX_QUOTE)}"
+        return f"{_label(self.doc)}的受理条件 {self._cite('conditions')}：\n{clip(text, MAX_QUOTE)}"
 
     def _visits(self) -> str:
         visits = self.value("visits")
@@ -175,7 +141,7 @@ class GuideWriter:
     def _process(self) -> str:
         process = self.value("process")
         if process:
-            return f"{_label(self.doc)}的办理流程 {self._cite('process')}：\n{_clip(process, MAX_QUOTE)}"
+            return f"{_label(self.doc)}的办理流程 {self._cite('process')}：\n{clip(process, MAX_QUOTE)}"
         return "\n".join(
             p for p in (
                 f"{_label(self.doc)}的办事指南未提供详细办理流程，以下是现有信息：",
@@ -205,7 +171,7 @@ def compose(
     same_item: list[DocHit] | None = None,
 ) -> Answer:
     """An answered ``Answer`` from the best hit (and, for same-name items of several regions, each of them)."""
-    cites = _Citations()
+    cites = CitationList()
     top = hits[0]
     lines: list[str] = []
     if top.doc.doc_type == "service_guide":
@@ -245,7 +211,7 @@ def _prefer_answer_type(question: str, chunk_scores: list[tuple[str, float]], st
     return sorted(rescored, key=lambda x: -x[1]) + chunk_scores[8:]
 
 
-def _law_lines(question: str, hits: list[DocHit], store: ChunkStore, cites: _Citations) -> list[str]:
+def _law_lines(question: str, hits: list[DocHit], store: ChunkStore, cites: CitationList) -> list[str]:
     """Quote the best-matching articles of the top laws, each with its citation."""
     lines: list[str] = []
     laws = [h for h in hits[:3] if h.doc.doc_type == "law"][:2]
@@ -259,14 +225,14 @@ def _law_lines(question: str, hits: list[DocHit], store: ChunkStore, cites: _Cit
         for chunk in picked[:budget]:
             body = re.sub(r"^\s*第[^条]{1,8}条\s*", "", chunk.text)
             n = cites.cite(h.doc, chunk.section, chunk.text)
-            lines.append(f"根据《{h.doc.title}》{chunk.section}：{_clip(body, MAX_QUOTE)} [{n}]")
+            lines.append(f"根据《{h.doc.title}》{chunk.section}：{clip(body, MAX_QUOTE)} [{n}]")
             budget -= 1
         if budget <= 0:
             break
     return lines
 
 
-def _passage_lines(top: DocHit, store: ChunkStore, cites: _Citations) -> list[str]:
+def _passage_lines(top: DocHit, store: ChunkStore, cites: CitationList) -> list[str]:
     chunk_ids = _relevant(top.chunks, 2, share=0.7)
     chunks = store.get_chunks(chunk_ids)
     picked = [chunks[cid] for cid in chunk_ids if cid in chunks]
@@ -276,5 +242,5 @@ def _passage_lines(top: DocHit, store: ChunkStore, cites: _Citations) -> list[st
     lines = []
     for chunk in picked:
         n = cites.cite(top.doc, chunk.section or top.doc.title, chunk.text)
-        lines.append(f"{_clip(chunk.text, MAX_QUOTE)} [{n}]")
+        lines.append(f"{clip(chunk.text, MAX_QUOTE)} [{n}]")
     return lines

@@ -1,20 +1,16 @@
 """Conversation sessions: what a follow-up question ("电话呢？") needs to know about the conversation so far.
 
-``MemorySessionStore`` serves one process (the CLI, tests). ``SqliteSessionStore`` is the service default: it
-survives a restart and is shared by several workers on one machine (SQLite in WAL mode), and sessions expire
-after ``ttl`` seconds of silence. A session holds no personal data: the item discussed, the region the asker
-gave, and the status of recent turns (not their text).
+``MemorySessionStore`` serves one process (the CLI, evaluation, tests). The service keeps sessions in its
+database (``zhengwu.personal.DbSessionStore``: they survive a restart, are shared by workers and expire after
+``ZHENGWU_SESSION_TTL_SECONDS`` of silence). A session holds no personal data: the item discussed, the region
+the asker gave, and the status of recent turns (not their text).
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import threading
-import time
 import uuid
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Protocol
 
 MAX_TURNS_KEPT = 20
@@ -38,6 +34,9 @@ class SessionStore(Protocol):
     def save(self, session: Session, user_id: int | None = None) -> None:
         """``user_id``: the known channel user the conversation belongs to (for export and deletion)."""
 
+    def count(self) -> int:
+        """Sessions active now (the admin API's statistics)."""
+
 
 def new_session_id() -> str:
     return uuid.uuid4().hex
@@ -45,7 +44,9 @@ def new_session_id() -> str:
 
 def valid_session_id(session_id: str | None) -> bool:
     """Client-supplied ids are accepted only in the shape we issue (hex, bounded), never as arbitrary text."""
-    return bool(session_id) and 8 <= len(session_id) <= 64 and all(c in "0123456789abcdef-" for c in session_id)
+    if not session_id:
+        return False
+    return 8 <= len(session_id) <= 64 and all(c in "0123456789abcdef-" for c in session_id)
 
 
 class MemorySessionStore:
@@ -68,48 +69,6 @@ class MemorySessionStore:
         with self._lock:
             self._sessions[session.session_id] = session
 
-
-class SqliteSessionStore:
-    def __init__(self, path: Path, ttl: float = 1800.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, state TEXT NOT NULL, "
-            "updated REAL NOT NULL)"
-        )
-        self._db.execute("CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(updated)")
-        self._db.commit()
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._last_sweep = 0.0
-
-    def get(self, session_id: str | None) -> Session:
-        if session_id:
-            with self._lock:
-                row = self._db.execute(
-                    "SELECT state, updated FROM sessions WHERE session_id = ?", (session_id,)
-                ).fetchone()
-            if row and time.time() - row[1] <= self.ttl:
-                return Session(**json.loads(row[0]))
-        return Session(session_id or new_session_id())
-
-    def save(self, session: Session, user_id: int | None = None) -> None:
-        now = time.time()
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)",
-                (session.session_id, json.dumps(asdict(session), ensure_ascii=False), now),
-            )
-            if now - self._last_sweep > 60:
-                self._db.execute("DELETE FROM sessions WHERE updated < ?", (now - self.ttl,))
-                self._last_sweep = now
-
     def count(self) -> int:
         with self._lock:
-            return self._db.execute(
-                "SELECT COUNT(*) FROM sessions WHERE updated >= ?", (time.time() - self.ttl,)
-            ).fetchone()[0]
-
-    def close(self) -> None:
-        self._db.close()
+            return len(self._sessions)

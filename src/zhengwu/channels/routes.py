@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from fastapi import APIRouter
 
-from zhengwu.config import Settings
 from zhengwu.channels.common import ChannelCore
+from zhengwu.config import Settings
 
 
 def channel_routers(settings: Settings, get_core: Callable[[], ChannelCore]) -> list[APIRouter]:

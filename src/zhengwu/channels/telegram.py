@@ -28,53 +28,26 @@ import sys
 import traceback
 from collections.abc import Callable
 
-import click
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
+from zhengwu.answering import wording
 from zhengwu.answering.answer import Citation
+from zhengwu.answering.citations import SOURCES_HEADING, citation_label
+from zhengwu.channels.common import ChannelCore, Reply
+from zhengwu.chinese import sentence_pieces
 from zhengwu.config import Settings, get_settings, secret
+from zhengwu.errors import OperatorError
 from zhengwu.ops.observability import CHANNEL_ERRORS
-from zhengwu.channels.common import HELP, NON_TEXT, WELCOME, ChannelCore, Reply
 
 CHANNEL = "telegram"
 MESSAGE_LIMIT = 4096  # Telegram's limit for one message, in UTF-16 code units after entity parsing
 SAFE_LIMIT = 4000  # what we send: measured on the HTML source, which is never shorter than the parsed text
 TYPING_EVERY = 4.5  # seconds; Telegram shows "typing…" for 5 s or until the next message
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
-
-WELCOME_TELEGRAM = (
-    WELCOME + "\n也可以发送 /privacy on 开启、/privacy off 关闭个性化；发送 /privacy 了解我们保存哪些信息。"
-)
-HELP_TELEGRAM = (
-    HELP + "\n\n命令：\n/start 欢迎与使用说明\n/help 帮助\n/reset 重新开始对话\n"
-    "/privacy 个人信息说明（开启/关闭个性化、导出、删除）"
-)
-PRIVATE_ONLY = "为保护您的个人信息，请在与我的私聊中提问或使用命令。"
-PRIVACY_INFO = (
-    "个人信息说明\n"
-    "· 我们保存：您的 Telegram 用户编号（用于识别同一位用户）、您的授权选择（个性化、到期提醒），"
-    "以及问答记录（身份证号、手机号等已遮蔽），问答记录保存 {days} 天后清除。\n"
-    "· 只有在您开启个性化后，回答才会结合您的办件记录。\n"
-    "· 我们不读取您的 Telegram 资料、联系人或群组消息；消息经 Telegram 平台传输。\n\n"
-    "可用命令：\n"
-    "/privacy on — 开启个性化\n"
-    "/privacy off — 关闭个性化\n"
-    "/privacy export — 导出我们保存的关于您的全部信息（JSON 文件）\n"
-    "/privacy delete — 删除您的全部个人信息"
-)
-DELETE_ASK = (
-    "此操作将永久删除我们保存的关于您的全部信息（授权记录、办件记录、关联的问答记录），无法恢复。\n"
-    "确认删除请发送：/privacy delete confirm"
-)
-DELETED = "您的个人信息已全部删除。之后如继续提问，将作为新用户处理。"
-NOTHING_STORED = "我们没有保存关于您的个人信息。"
-NO_STORE = "本渠道暂未开通个人信息功能，我们没有保存关于您的个人信息。"
-EXPORT_CAPTION = "这是我们保存的关于您的全部信息（含身份证号等敏感信息，请妥善保管）。"
-APOLOGY = "抱歉，系统暂时无法回答，请稍后再试，或拨打 {hotline}。"
 
 log = logging.getLogger("zhengwu.telegram")
 
@@ -107,14 +80,13 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-_SENTENCE = re.compile(r"[^。！？；.!?;]*[。！？；.!?;]+|[^。！？；.!?;]+")
 
 
 def _cut_plain(text: str, limit: int) -> list[str]:
     """Escaped pieces of one long plain line, each at most ``limit``, cut after sentence ends where possible.
     Cutting the plain text (then escaping) never splits an entity such as ``&amp;``."""
     tokens: list[str] = []
-    for sentence in _SENTENCE.findall(text):
+    for sentence in sentence_pieces(text):
         escaped = _escape(sentence)
         tokens.extend([escaped] if _u16(escaped) <= limit else [_escape(ch) for ch in sentence])
     pieces: list[str] = []
@@ -133,8 +105,7 @@ def _cut_plain(text: str, limit: int) -> list[str]:
 
 def citation_html(c: Citation) -> str:
     """``<a href="url">[n] 《title》·section</a>``; without an http(s) URL, the same text without a link."""
-    where = f"·{c.section}" if c.section else ""
-    label = _escape(f"[{c.n}] 《{c.title}》{where}")
+    label = _escape(citation_label(c))
     if c.source_url.startswith(("http://", "https://")):
         return f'<a href="{html.escape(c.source_url, quote=True)}">{label}</a>'
     return label
@@ -150,7 +121,7 @@ def render_html(reply: Reply, limit: int = SAFE_LIMIT) -> list[str]:
     answer = reply.answer
     lines: list[tuple[str, bool]] = [(line, False) for line in (answer.text if answer else reply.text).split("\n")]
     if answer is not None and answer.citations:
-        lines += [("", False), ("参考来源：", False)] + [(citation_html(c), True) for c in answer.citations]
+        lines += [("", False), (SOURCES_HEADING, False)] + [(citation_html(c), True) for c in answer.citations]
     tokens: list[str] = []
     for line, is_html in lines:
         if is_html and _u16(line) <= limit:
@@ -187,7 +158,9 @@ class TelegramBot:
     def __init__(self, settings: Settings, core: ChannelCore) -> None:
         self.settings = settings
         self.core = core
-        self.apology = APOLOGY.format(hotline=settings.hotline)
+        self.apology = wording.say(wording.APOLOGY, settings.hotline)
+        self.welcome = wording.say(wording.WELCOME, settings.hotline) + wording.TELEGRAM_WELCOME_EXTRA
+        self.help_text = wording.HELP + wording.TELEGRAM_COMMANDS
 
     # plumbing
     @staticmethod
@@ -220,23 +193,23 @@ class TelegramBot:
 
     # handlers
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, context, WELCOME_TELEGRAM)
+        await self._say(update, context, self.welcome)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, context, HELP_TELEGRAM)
+        await self._say(update, context, self.help_text)
 
     async def reset(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reply = await self._core("重新开始", update)
         await self._send(context.bot, update.effective_chat.id, reply)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, context, "未识别的命令。\n" + HELP_TELEGRAM)
+        await self._say(update, context, wording.TELEGRAM_UNKNOWN_COMMAND + self.help_text)
 
     async def private_only(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, context, PRIVATE_ONLY)
+        await self._say(update, context, wording.TELEGRAM_PRIVATE_ONLY)
 
     async def non_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._say(update, context, NON_TEXT)
+        await self._say(update, context, wording.NON_TEXT)
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = update.effective_chat.id
@@ -264,13 +237,13 @@ class TelegramBot:
             return
         elif action in ("delete", "删除"):
             if len(args) < 2 or args[1] not in ("confirm", "确认"):
-                reply = Reply(DELETE_ASK)
+                reply = Reply(wording.TELEGRAM_DELETE_ASK)
             elif people is None:
-                reply = Reply(NO_STORE)
+                reply = Reply(wording.NO_PERSONAL_STORE)
             else:
                 reply = Reply(await asyncio.to_thread(self._delete, self._who(update)))
         else:
-            reply = Reply(PRIVACY_INFO.format(days=self.settings.retention_days))
+            reply = Reply(wording.TELEGRAM_PRIVACY.format(days=self.settings.retention_days))
         await self._send(context.bot, update.effective_chat.id, reply)
 
     def _delete(self, external_id: str) -> str:
@@ -278,10 +251,10 @@ class TelegramBot:
         user_id = people.user_for(CHANNEL, external_id, create=False)
         self.core.handle_text(CHANNEL, external_id, "重新开始")  # the next question starts a fresh session
         if user_id is None:
-            return NOTHING_STORED
+            return wording.NOTHING_STORED
         people.delete(user_id, actor="self")
         log.info("telegram: a user erased their data")
-        return DELETED
+        return wording.TELEGRAM_DELETED
 
     def _export_data(self, external_id: str) -> bytes | None:
         people = self.core.people
@@ -294,14 +267,14 @@ class TelegramBot:
 
     async def _export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if self.core.people is None:
-            await self._say(update, context, NO_STORE)
+            await self._say(update, context, wording.NO_PERSONAL_STORE)
             return
         data = await asyncio.to_thread(self._export_data, self._who(update))
         if data is None:
-            await self._say(update, context, NOTHING_STORED)
+            await self._say(update, context, wording.NOTHING_STORED)
             return
         await context.bot.send_document(update.effective_chat.id, document=data,
-                                        filename="zhengwu-personal-data.json", caption=EXPORT_CAPTION)
+                                        filename="zhengwu-personal-data.json", caption=wording.EXPORT_CAPTION)
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         err = context.error
@@ -348,19 +321,16 @@ def build_application(settings: Settings, core: ChannelCore, *, updater: bool = 
 
 
 def build_core(settings: Settings) -> ChannelCore:
-    """The assistant as ``zhengwu serve`` builds it: people store, database sessions, index (built if empty)."""
-    from zhengwu.answering.assistant import Assistant
-    from zhengwu.personal.citizens import open_people_store
-    from zhengwu.cli.main import _ensure_index
-    from zhengwu.db.sessions import DbSessionStore
-    from zhengwu.privacy import install_log_masking
+    """The assistant as ``zhengwu serve`` builds it (people store, database sessions, index built if empty)."""
+    from zhengwu.bootstrap import open_services
+    from zhengwu.ops.progress import progress_bars
+    from zhengwu.pii import install_log_masking
 
     install_log_masking()
-    people = open_people_store(settings)
-    sessions = DbSessionStore(people.engine, ttl=settings.session_ttl_seconds)
-    assistant = Assistant(settings, index=_ensure_index(settings), sessions=sessions, people=people)
-    assistant.warm_up()
-    return ChannelCore(assistant, people)
+    services = open_services(settings, build=True, progress=progress_bars(),
+                             say=lambda line: print(line, file=sys.stderr))
+    services.assistant.warm_up()
+    return ChannelCore(services.assistant, services.people, services.reviews)
 
 
 def run_polling(settings: Settings | None = None) -> None:
@@ -479,8 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     except TelegramError as exc:
         print(f"error: Telegram Bot API: {exc}", file=sys.stderr)
         return 1
-    except click.ClickException as exc:  # the index is empty and there is no corpus to build it from
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+    except OperatorError as exc:  # e.g. the index is empty and there is no corpus to build it from
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -32,12 +32,14 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from zhengwu.config import Settings
-from zhengwu.ops.observability import CHANNEL_ERRORS
-from zhengwu.channels.common import NON_TEXT, WELCOME, ChannelCore, render_plain, split_text
+from zhengwu.answering import wording
+from zhengwu.answering.citations import render_plain
+from zhengwu.channels.common import ChannelCore, split_text
 from zhengwu.channels.dedupe import Deduper, make_deduper
 from zhengwu.channels.wechat_api import OfficialAccountAPI, WeChatAPIError
 from zhengwu.channels.wxcrypto import DEFAULT_MAX_SKEW, MALFORMED, WXBizMsgCrypt, WXCryptoError, cdata, parse_xml
+from zhengwu.config import Settings
+from zhengwu.ops.observability import CHANNEL_ERRORS
 
 log = logging.getLogger("zhengwu.channels.wechat")
 
@@ -47,14 +49,13 @@ PIECE_BYTES = 2000
 MAX_PIECES = 5
 DEDUPE_TTL = 3600  # retries come within ~15 s; an hour leaves room for clock trouble
 SUCCESS = "success"
-MORE = "\n……（内容较长，其余部分请查看来源链接，或拨打 {hotline} 咨询）"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _OPENID = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 _CODE = re.compile(r"[0-9a-f]{8}(?:[0-9a-f]{8})?")
 
 
 def apology(settings: Settings) -> str:
-    return f"抱歉，系统暂时无法回答，请稍后再试，或拨打 {settings.hotline} 政务服务便民热线。"
+    return wording.say(wording.APOLOGY, settings.hotline)
 
 
 def forbidden() -> PlainTextResponse:
@@ -86,7 +87,7 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | No
     return b"".join(chunks)
 
 
-def pieces_of(text: str, hotline: str = "12345") -> list[str]:
+def pieces_of(text: str, hotline: str) -> list[str]:
     """Text cut for WeChat/WeCom: pieces of at most ``PIECE_CHARS`` characters and ``PIECE_BYTES`` UTF-8 bytes,
     at most ``MAX_PIECES`` of them (the last one then says there is more)."""
     text = _CONTROL.sub("", text or "")
@@ -95,7 +96,7 @@ def pieces_of(text: str, hotline: str = "12345") -> list[str]:
         pieces += split_text(piece, PIECE_BYTES // 4) if len(piece.encode("utf-8")) > PIECE_BYTES else [piece]
     if len(pieces) > MAX_PIECES:
         pieces = pieces[:MAX_PIECES]
-        pieces[-1] += MORE.format(hotline=hotline)
+        pieces[-1] += wording.say(wording.MORE_IN_SOURCES, hotline)
     return pieces
 
 
@@ -181,7 +182,7 @@ class Responder:
         with self._deduper_lock:
             if self._deduper is None:
                 people = self.get_core().people
-                self._deduper = make_deduper(self.settings, getattr(people, "engine", None))
+                self._deduper = make_deduper(self.settings, people.engine if people is not None else None)
             return self._deduper
 
     def _first(self, key: str) -> bool:
@@ -349,7 +350,7 @@ async def handle_message(channel: str, account: str, responder: Responder, messa
         event = message.get("Event", "").lower()
         if not await responder.first(f"{channel}:{account}:event:{user}:{message.get('CreateTime', '')}:{event}"):
             return success()
-        return reply(WELCOME) if event in welcome_events else success()
+        return reply(wording.say(wording.WELCOME, responder.settings.hotline)) if event in welcome_events else success()
     msg_id = message.get("MsgId") or f"{user}:{message.get('CreateTime', '')}"
     if not await responder.first(f"{channel}:{account}:msg:{msg_id}"):
         log.info("%s: duplicate delivery of a message, answered already", channel)
@@ -359,7 +360,7 @@ async def handle_message(channel: str, account: str, responder: Responder, messa
     elif msg_type == "voice" and message.get("Recognition"):  # the account has speech recognition on
         text = message["Recognition"]
     else:  # image, voice, video, shortvideo, location, link, file, ...
-        return reply(NON_TEXT)
+        return reply(wording.NON_TEXT)
     answer, background = await responder.answer(user, text, started)
     if answer is None:
         return success()

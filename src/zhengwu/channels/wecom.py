@@ -22,7 +22,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.background import BackgroundTask
 
-from zhengwu.config import Settings
 from zhengwu.channels.common import ChannelCore
 from zhengwu.channels.wechat import (
     Responder,
@@ -37,6 +36,7 @@ from zhengwu.channels.wechat import (
 )
 from zhengwu.channels.wechat_api import WeComAPI
 from zhengwu.channels.wxcrypto import DEFAULT_MAX_SKEW, WXBizMsgCrypt, WXCryptoError, parse_xml
+from zhengwu.config import Settings
 
 log = logging.getLogger("zhengwu.channels.wecom")
 _USERID = re.compile(r"[A-Za-z0-9_\-@.]{1,128}")

@@ -18,12 +18,11 @@ def backup(out: Path) -> None:
     Holds personal data (ID numbers stay encrypted, transcripts masked): store it like the database, and keep
     ZHENGWU_DATA_KEY with your secrets, not with the backup. Example (daily, cron):
       zhengwu backup /srv/backup/zhengwu-$(date +%F).tar.gz"""
-    from zhengwu.ops.backup import BackupError
     from zhengwu.ops.backup import backup as run_backup
 
     try:
         report = run_backup(get_settings(), out)
-    except (BackupError, RuntimeError) as exc:
+    except RuntimeError as exc:  # the database or Chroma server could not be reached
         raise click.ClickException(str(exc)) from exc
     rows = sum(report.tables.values())
     click.echo(f"{out}: {report.documents} documents, {report.chunks} chunks, {rows} database rows "
@@ -38,7 +37,6 @@ def restore(archive: Path, yes: bool) -> None:
 
     Stop the service first. BM25 and the vectors are rebuilt from the restored chunk store (vectors from the
     restored embedding cache, so nothing is re-embedded); the target may be another database or Chroma."""
-    from zhengwu.ops.backup import BackupError
     from zhengwu.ops.backup import restore as run_restore
 
     settings = get_settings()
@@ -47,12 +45,7 @@ def restore(archive: Path, yes: bool) -> None:
                       abort=True)
     try:
         report = run_restore(settings, archive)
-    except (BackupError, RuntimeError, OSError) as exc:
+    except (RuntimeError, OSError) as exc:  # BackupError is a RuntimeError too
         raise click.ClickException(str(exc)) from exc
     click.echo(f"restored {report.documents} documents, {report.chunks} chunks, "
                f"{sum(report.tables.values())} database rows")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(backup)
-    main.add_command(restore)

@@ -16,7 +16,7 @@ from zhengwu.config import get_settings
 
 
 def _store():
-    from zhengwu.personal.citizens import open_people_store
+    from zhengwu.personal import open_people_store
 
     try:
         return open_people_store(get_settings())
@@ -67,8 +67,7 @@ def import_command(file: Path, dry_run: bool, actor: str | None) -> None:
 
     Bad rows are listed with line, field and reason and skipped; good rows are stored (re-importing the same
     file adds nothing). Exit code 2 when any row was rejected."""
-    from zhengwu.personal.citizens import import_history
-    from zhengwu.personal.history import read_history
+    from zhengwu.personal import import_history, read_history
 
     read = read_history(file)
     if dry_run:
@@ -94,7 +93,7 @@ def _doc_ids_by_code() -> dict[str, str]:
     from zhengwu.index.store import ChunkStore
 
     store = ChunkStore(settings.index_dir / "chunks.sqlite3")
-    from zhengwu.personal.citizens import doc_ids_by_item_code
+    from zhengwu.personal import doc_ids_by_item_code
 
     return doc_ids_by_item_code(store.documents())
 
@@ -182,8 +181,9 @@ def reminders_run(within: int, today, deliver: bool, out: Path | None) -> None:
     """Find validity ending soon and emit one reminder per record (never twice for the same end date).
 
     Schedule it daily, e.g. cron: 0 9 * * * zhengwu reminders run --deliver --out /srv/zhengwu/outbox.jsonl"""
-    from zhengwu.personal.citizens import deliver as deliver_one
-    from zhengwu.personal.citizens import due_reminders, reminder_senders
+    from zhengwu.channels.reminders import deliver as deliver_one
+    from zhengwu.channels.reminders import reminder_senders
+    from zhengwu.personal import due_reminders
 
     people = _store()
     day = today.date() if today else date.today()
@@ -217,7 +217,7 @@ def privacy() -> None:
 @click.option("--days", type=int, help="Keep conversations this many days (default: ZHENGWU_RETENTION_DAYS, 180).")
 def purge(days: int | None) -> None:
     """Delete conversation logs and sessions older than the retention period. Schedule it daily."""
-    from zhengwu.personal.citizens import purge_old_conversations
+    from zhengwu.personal import purge_old_conversations
 
     days = days or get_settings().retention_days
     turns, sessions = purge_old_conversations(_store(), days)
@@ -227,7 +227,7 @@ def purge(days: int | None) -> None:
 @privacy.command(name="new-key")
 def new_key() -> None:
     """Print a new random ZHENGWU_DATA_KEY (keep it in your secret store; losing it loses the ID numbers)."""
-    from zhengwu.privacy import FieldCipher
+    from zhengwu.personal import FieldCipher
 
     click.echo(FieldCipher.generate_key())
 

@@ -10,12 +10,12 @@ import sys
 import click
 
 from zhengwu.config import get_settings
-from zhengwu.review.records import ROLES
+from zhengwu.review import ROLES
 
 
 def _stores(actor: str | None):
-    from zhengwu.personal.citizens import open_people_store
-    from zhengwu.review.store import ReviewStore
+    from zhengwu.personal import open_people_store
+    from zhengwu.review import ReviewStore
 
     try:
         people = open_people_store(get_settings())

@@ -1,13 +1,12 @@
-"""The personal-data store: users and their channel identities, consent, service history, sessions,
-conversation turns, reminders and the staff audit trail (and, for the review console, staff accounts, reviews,
-citizens' feedback and curated answers: ``zhengwu.review.store``), in SQLite (default) or PostgreSQL.
+"""The database shared by the personal-data store (``zhengwu.personal``) and the review store
+(``zhengwu.review``): connecting to it (SQLite by default, or PostgreSQL), its tables, the Alembic migrations
+that own the schema, and the read and write transactions both stores use. Nothing here knows what the rows
+mean; that is the stores' business.
 
 Typical start-up::
 
     engine = make_engine(database_url(settings))
     upgrade(engine)  # Alembic migrations to head; a no-op when already there
-    people = PeopleStore(engine, cipher=..., mask=...)
-    sessions = DbSessionStore(engine, ttl=settings.session_ttl_seconds)
 """
 
 from zhengwu.db.engine import alembic_config, current_revision, database_url, make_engine, normalise_url, upgrade
@@ -26,50 +25,27 @@ from zhengwu.db.models import (
     StaffUser,
     User,
 )
-from zhengwu.db.people import Cipher, PeopleStore, mask_id_number, normalise_id_number
-from zhengwu.db.records import (
-    CHANNELS,
-    CONSENT_KINDS,
-    RECORD_STATUSES,
-    AuditEntry,
-    ConsentState,
-    Profile,
-    ServiceRecordData,
-    TurnData,
-)
-from zhengwu.db.sessions import DbSessionStore
+from zhengwu.db.transactions import Transactional
 
 __all__ = [
-    "CHANNELS",
-    "CONSENT_KINDS",
-    "RECORD_STATUSES",
-    "AuditEntry",
     "AuditLog",
     "Base",
-    "Cipher",
     "Consent",
-    "ConsentState",
     "ConversationTurn",
     "CuratedAnswer",
-    "DbSessionStore",
     "Feedback",
     "Identity",
-    "PeopleStore",
-    "Profile",
     "Reminder",
     "Review",
     "ServiceRecord",
-    "ServiceRecordData",
     "SessionRow",
     "StaffUser",
-    "TurnData",
+    "Transactional",
     "User",
     "alembic_config",
     "current_revision",
     "database_url",
     "make_engine",
-    "mask_id_number",
-    "normalise_id_number",
     "normalise_url",
     "upgrade",
 ]

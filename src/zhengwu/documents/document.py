@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 DocType = Literal["service_guide", "law", "policy", "faq"]
 DOC_TYPES: tuple[str, ...] = ("service_guide", "law", "policy", "faq")
+DOC_TYPE_LABELS: dict[str, str] = {"service_guide": "办事指南", "law": "法律法规", "policy": "政策文件", "faq": "问答"}
 # "active": in force / in service. "repealed": kept for reference, never used to answer.
 STATUSES: tuple[str, ...] = ("active", "repealed", "draft")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from zhengwu.index.analyzer import split_sentences
+from zhengwu.chinese import split_sentences
 
 # Narrower than the question-side pattern: laws speak of 越狱 and 扮演军人角色, and of notifying 用户; only text
 # that talks to a model counts. ``tests/test_safety.py`` checks that no shipped document matches.

@@ -1,4 +1,5 @@
-"""Chinese text handling shared by indexing and querying: normalisation, jieba tokens, synonyms, stopwords.
+"""The jieba ``Analyzer`` shared by indexing and querying: tokens, the government user dictionary, synonyms,
+stopwords. (Normalisation and sentences: ``zhengwu.chinese``.)
 
 Documents and questions go through the same ``Analyzer``, so a colloquial word in a question (社保) meets the
 official word in a document (社会保险) as the same token.
@@ -8,51 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
-import unicodedata
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
 import jieba
-import zhconv
+
+from zhengwu.chinese import is_punctuation, normalize
 
 jieba.setLogLevel(logging.WARNING)
 
 _RESOURCES = resources.files("zhengwu") / "resources"
-_PUNCT_OR_SPACE = re.compile(r"^[\W_]+$", re.UNICODE)
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 
 
 def _resource_lines(name: str) -> list[str]:
     text = (_RESOURCES / name).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-def to_simplified(text: str) -> str:
-    """Traditional characters (繁體) become simplified so they match the corpus."""
-    return zhconv.convert(text, "zh-cn")
-
-
-def normalize(text: str) -> str:
-    """Canonical form for matching (not for display): NFKC width folding, simplified script, lower case."""
-    text = unicodedata.normalize("NFKC", text)
-    return to_simplified(text).lower()
-
-
-def han_ratio(text: str) -> float:
-    letters = [c for c in text if not c.isspace() and not _PUNCT_OR_SPACE.match(c)]
-    if not letters:
-        return 0.0
-    return sum(1 for c in letters if _HAN.match(c)) / len(letters)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split at Chinese (and ASCII) sentence ends, keeping the punctuation with its sentence."""
-    return [s for s in SENTENCE_END.split(text) if s.strip()]
 
 
 class Analyzer:
@@ -104,7 +77,7 @@ class Analyzer:
     def words(self, text: str) -> list[str]:
         """Plain jieba words of normalised text, punctuation dropped (used for F1 and keyword checks)."""
         self._ensure_dictionary()
-        return [w for w in self._tokenizer.cut(normalize(text)) if w.strip() and not _PUNCT_OR_SPACE.match(w)]
+        return [w for w in self._tokenizer.cut(normalize(text)) if w.strip() and not is_punctuation(w)]
 
     def plain_words(self, text: str) -> list[str]:
         """jieba's precise-mode segmentation of ``text`` as given, every character kept (for word boundaries)."""
@@ -117,7 +90,7 @@ class Analyzer:
         out: list[str] = []
         for word in self._tokenizer.cut_for_search(normalize(text)):
             word = word.strip()
-            if not word or _PUNCT_OR_SPACE.match(word) or word in self.stopwords:
+            if not word or is_punctuation(word) or word in self.stopwords:
                 continue
             out.append(self.canonical.get(word, word))
         return out
@@ -139,7 +112,7 @@ class Analyzer:
         out = set()
         for word in self._tokenizer.cut(normalize(text)):
             word = word.strip()
-            if len(word) < 2 or _PUNCT_OR_SPACE.match(word) or word in self.stopwords:
+            if len(word) < 2 or is_punctuation(word) or word in self.stopwords:
                 continue
             out.add(self.canonical.get(word, word))
         return out
@@ -148,7 +121,3 @@ class Analyzer:
 @lru_cache(maxsize=1)
 def default_analyzer() -> Analyzer:
     return Analyzer()
-
-
-def looks_english(text: str) -> bool:
-    return han_ratio(text) < 0.2 and bool(_LATIN_WORD.search(text))

@@ -5,6 +5,8 @@
 - Anything else is split by headings, then at sentence ends (。！？；) into pieces of bounded length.
 
 Chunk ids are stable: they depend on the document id and the chunk's place in the structure, not on timing.
+Their grammar is ``<doc_id>#<part>`` (``part``: the field key, the article number, ``card``, a heading or a
+counter); ``make_chunk_id``, ``doc_id_of`` and ``is_card`` below are the only code that builds or reads it.
 """
 
 from __future__ import annotations
@@ -12,26 +14,31 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from zhengwu.documents.document import Document
-from zhengwu.index.analyzer import split_sentences
+from zhengwu.chinese import split_sentences
+from zhengwu.documents import Document
+from zhengwu.documents.guide_fields import KEY_OF_HEADING
 
 MAX_CHUNK_CHARS = 400
 LAW_CARD_CHARS = 100
 
-# Guide section headings -> answer field keys (see docs/corpus-format.md).
-GUIDE_FIELDS: dict[str, str] = {
-    "基本信息": "basic",
-    "受理条件": "conditions",
-    "申请材料": "materials",
-    "办理时限": "time_limit",
-    "办理地点": "location",
-    "到现场次数": "visits",
-    "咨询电话": "phone",
-    "投诉电话": "complaint",
-    "网上办理": "online",
-    "收费标准": "fee",
-    "办理流程": "process",
-}
+_SEPARATOR = "#"
+CARD = "card"
+
+
+def make_chunk_id(doc_id: str, part: str) -> str:
+    """The id of a document's chunk: ``<doc_id>#<part>``."""
+    return f"{doc_id}{_SEPARATOR}{part}"
+
+
+def doc_id_of(chunk_id: str) -> str:
+    """The document a chunk id belongs to."""
+    return chunk_id.split(_SEPARATOR, 1)[0]
+
+
+def is_card(chunk_id: str) -> bool:
+    """A document's summary card (one per guide and law): a bounded summary, not the text itself."""
+    return chunk_id.endswith(_SEPARATOR + CARD)
+
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _ARTICLE = re.compile(r"^\s*(第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?)[\s　]+")
@@ -144,12 +151,12 @@ def _chunk_guide(doc: Document) -> list[Chunk]:
         heading = path[-1] if path else ""
         if len(path) <= 1 and not heading:
             continue  # the "# title" line alone carries nothing the card does not
-        key = GUIDE_FIELDS.get(heading, "")
+        key = KEY_OF_HEADING.get(heading, "")
         for n, piece in enumerate(_split_long(text, 800)):
             suffix = f"-{n}" if n else ""
             chunks.append(
                 Chunk(
-                    chunk_id=f"{doc.doc_id}#{key or heading}{suffix}",
+                    chunk_id=make_chunk_id(doc.doc_id, f"{key or heading}{suffix}"),
                     doc_id=doc.doc_id,
                     ordinal=len(chunks),
                     section=heading,
@@ -172,7 +179,7 @@ def _guide_card(doc: Document, chunks: list[Chunk]) -> Chunk:
     facts = [line.lstrip("- ").strip() for line in basic.splitlines() if line.lstrip("- ").startswith(wanted)]
     text = f"{doc.title}。{doc.region}。" + "；".join(facts)
     return Chunk(
-        chunk_id=f"{doc.doc_id}#card",
+        chunk_id=make_chunk_id(doc.doc_id, CARD),
         doc_id=doc.doc_id,
         ordinal=-1,
         section="事项概要",
@@ -201,7 +208,7 @@ def _chunk_law(doc: Document) -> list[Chunk]:
         key = label if count == 0 else f"{label}-{count}"
         chunks.append(
             Chunk(
-                chunk_id=f"{doc.doc_id}#{key}",
+                chunk_id=make_chunk_id(doc.doc_id, key),
                 doc_id=doc.doc_id,
                 ordinal=len(chunks),
                 section=label,
@@ -239,12 +246,13 @@ def _chunk_law(doc: Document) -> list[Chunk]:
         text = "\n".join(preamble)
         for n, piece in enumerate(_split_long(text)):
             chunks.append(
-                Chunk(f"{doc.doc_id}#preamble-{n}", doc.doc_id, len(chunks), "序言", piece, "text", context=context)
+                Chunk(make_chunk_id(doc.doc_id, f"preamble-{n}"), doc.doc_id, len(chunks), "序言", piece, "text",
+                      context=context)
             )
     # The title and the purpose clause (第一条 为了……制定本法) say what a law is about; bounded for speed.
     first = re.sub(r"^第[^条]{1,8}条\s*", "", chunks[0].text) if chunks else ""
     card_text = f"{doc.title}。{first}"[:LAW_CARD_CHARS]
-    card = Chunk(f"{doc.doc_id}#card", doc.doc_id, -1, "概要", card_text, "card", embed=True, context=context)
+    card = Chunk(make_chunk_id(doc.doc_id, CARD), doc.doc_id, -1, "概要", card_text, "card", embed=True, context=context)
     return [card, *chunks]
 
 
@@ -255,7 +263,7 @@ def _chunk_generic(doc: Document) -> list[Chunk]:
         for piece in _split_long(text):
             chunks.append(
                 Chunk(
-                    chunk_id=f"{doc.doc_id}#{len(chunks)}",
+                    chunk_id=make_chunk_id(doc.doc_id, str(len(chunks))),
                     doc_id=doc.doc_id,
                     ordinal=len(chunks),
                     section=where,

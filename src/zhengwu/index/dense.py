@@ -14,8 +14,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from zhengwu.errors import OperatorError
 
-class DenseIndexError(RuntimeError):
+
+class DenseIndexError(OperatorError, RuntimeError):
     pass
 
 
@@ -104,4 +106,4 @@ class DenseIndex:
             where=where or None,
             include=["distances"],
         )
-        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])]
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]

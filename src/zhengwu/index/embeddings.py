@@ -19,6 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
+from zhengwu.errors import OperatorError
+
 Progress = Callable[[int], None]
 
 
@@ -31,7 +33,7 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-class EmbedderUnavailable(RuntimeError):
+class EmbedderUnavailable(OperatorError, RuntimeError):
     """The configured model cannot be loaded offline; the message tells the operator what to do."""
 
 
@@ -97,7 +99,7 @@ class SentenceTransformerEmbedder:
             self.name = f"st/{model}"
             lowered = model.rsplit("/", 1)[-1].lower()
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        self.dim = int(dimension() or 0)
         self._max_chars = max_chars
         # e5 models are trained with these prefixes; bge-zh with an instruction on the query side only.
         if "e5" in lowered:
@@ -135,7 +137,7 @@ class EmbeddingCache:
 
     @staticmethod
     def key(model: str, text: str) -> str:
-        return hashlib.sha256(f"{model}\x00{text}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
@@ -182,7 +184,7 @@ def embed_with_cache(
     for start in range(0, len(missing), batch_size):
         idx = missing[start : start + batch_size]
         vectors = embedder.embed_passages([texts[i] for i in idx])
-        cache.put_many({keys[i]: v for i, v in zip(idx, vectors)})
+        cache.put_many({keys[i]: v for i, v in zip(idx, vectors, strict=True)})
         out[idx] = vectors
         if progress:
             progress(len(idx))

@@ -14,22 +14,22 @@ from pathlib import Path
 
 import numpy as np
 
-from zhengwu.index.chunking import Chunk, chunk_document, embed_text
 from zhengwu.config import Settings
-from zhengwu.index.dense import DenseIndex
 from zhengwu.documents.document import Document, LoadError
-from zhengwu.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
 from zhengwu.documents.screen import strip_instructions
+from zhengwu.index.analyzer import Analyzer, default_analyzer
+from zhengwu.index.chunking import Chunk, chunk_document, embed_text
+from zhengwu.index.dense import DenseIndex
+from zhengwu.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
 from zhengwu.index.sparse import SparseIndex
 from zhengwu.index.store import ChunkStore, DocMeta, StoredChunk
-from zhengwu.index.analyzer import Analyzer, default_analyzer
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 BATCH_DOCS = 100
 _Prepared = tuple[Document, list[Chunk], list[list[str]]]
 
 
-def _no_progress(_label: str, _total: int) -> Callable[[int], None]:
+def no_progress(_label: str, _total: int) -> Callable[[int], None]:
     return lambda _n: None
 
 
@@ -77,7 +77,7 @@ class Index:
         source: str,
         *,
         prune: bool = True,
-        progress: ProgressFactory = _no_progress,
+        progress: ProgressFactory = no_progress,
         errors: Sequence[LoadError] = (),
     ) -> IngestReport:
         """Bring the index in line with ``documents`` loaded from ``source``.
@@ -145,15 +145,15 @@ class Index:
                                          "were removed (possible prompt injection); check the source"))
         return replace(doc, body=body)
 
-    def _prepare(self, doc: Document) -> "_Prepared":
+    def _prepare(self, doc: Document) -> _Prepared:
         chunks = chunk_document(doc, dense_scope=self.settings.dense_scope)
         return doc, chunks, [self.analyzer.chunk_tokens(c.context, c.body_text) for c in chunks]
 
-    def _embed(self, prepared: list["_Prepared"]) -> tuple[np.ndarray, int]:
+    def _embed(self, prepared: list[_Prepared]) -> tuple[np.ndarray, int]:
         texts = [embed_text(c, self.settings.embed_max_chars) for _, chunks, _ in prepared for c in chunks if c.embed]
         return embed_with_cache(self.embedder, self.cache, texts)
 
-    def _write(self, prepared: list["_Prepared"], vectors: np.ndarray, source: str) -> int:
+    def _write(self, prepared: list[_Prepared], vectors: np.ndarray, source: str) -> int:
         """Store one batch of new or changed documents; returns the number of chunks written."""
         dense = [(doc, c) for doc, chunks, _ in prepared for c in chunks if c.embed]
         old_ids = set(self.store.chunk_ids(doc.doc_id for doc, _, _ in prepared))
@@ -164,7 +164,7 @@ class Index:
         self.dense.delete(sorted(old_ids - new_ids))
         return len(new_ids)
 
-    def repair_dense(self, progress: ProgressFactory = _no_progress) -> None:
+    def repair_dense(self, progress: ProgressFactory = no_progress) -> None:
         """Bring the vectors in line with the chunk store (after a lost Chroma folder, a restore, a new server)."""
         self._reconcile_dense(progress)
 
@@ -187,7 +187,7 @@ class Index:
             [c.chunk_id for c in chunks], vectors, [_chroma_meta(docs[c.doc_id], c) for c in chunks]
         )
 
-    def retokenize(self, progress: ProgressFactory = _no_progress) -> None:
+    def retokenize(self, progress: ProgressFactory = no_progress) -> None:
         """The dictionary, synonyms or stopwords changed: re-tokenise every stored chunk and rebuild BM25.
 
         Vectors do not depend on tokens, so nothing is re-embedded."""

@@ -30,7 +30,7 @@ class SparseIndex:
         return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
     @classmethod
-    def build(cls, rows: list[tuple[str, str]]) -> "SparseIndex":
+    def build(cls, rows: list[tuple[str, str]]) -> SparseIndex:
         if not rows:
             return cls(None, [], {})
         # Interned: the same few hundred thousand words repeat millions of times across the laws; sharing one
@@ -57,7 +57,7 @@ class SparseIndex:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, directory: Path) -> "SparseIndex | None":
+    def load(cls, directory: Path) -> SparseIndex | None:
         ids_file = directory / "chunk_ids.json"
         if not ids_file.exists():
             return None

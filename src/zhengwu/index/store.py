@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from zhengwu.index.chunking import Chunk
 from zhengwu.documents.document import Document
+from zhengwu.errors import OperatorError
+from zhengwu.index.chunking import Chunk
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -60,7 +61,7 @@ class StoredChunk:
     context: str
 
 
-class IndexDamaged(RuntimeError):
+class IndexDamaged(OperatorError, RuntimeError):
     """The chunk store cannot be read; the message tells the operator how to recover."""
 
 
@@ -91,7 +92,11 @@ class ChunkStore:
             rows = self._db.execute(
                 "SELECT doc_id, title, doc_type, region, department, updated, source_url, status, extra FROM documents"
             ).fetchall()
-        return {r[0]: DocMeta(*r[:8], extra=json.loads(r[8])) for r in rows}
+        return {
+            r[0]: DocMeta(doc_id=r[0], title=r[1], doc_type=r[2], region=r[3], department=r[4], updated=r[5],
+                          source_url=r[6], status=r[7], extra=json.loads(r[8]))
+            for r in rows
+        }
 
     def chunk_ids(self, doc_ids: Iterable[str]) -> list[str]:
         ids = list(doc_ids)
@@ -172,7 +177,7 @@ class ChunkStore:
                     [
                         (c.chunk_id, c.doc_id, c.ordinal, c.section, c.text, c.kind, c.field, c.context,
                          int(c.embed), " ".join(t))
-                        for c, t in zip(chunks, tokens)
+                        for c, t in zip(chunks, tokens, strict=True)
                     ],
                 )
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('sparse_stale', '1')")

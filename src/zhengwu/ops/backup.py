@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from zhengwu.config import Settings
+from zhengwu.errors import OperatorError
 
 FORMAT = "zhengwu-backup/1"
 
@@ -38,7 +39,7 @@ class BackupReport:
     tables: dict[str, int]
 
 
-class BackupError(RuntimeError):
+class BackupError(OperatorError, RuntimeError):
     pass
 
 

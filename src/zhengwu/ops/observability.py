@@ -1,6 +1,6 @@
 """What operators watch: structured JSON logs carrying a request id, and Prometheus metrics at ``/metrics``.
 
-Logs never carry personal data: every record passes the PII filter (``privacy.install_log_masking``) and the
+Logs never carry personal data: every record passes the PII filter (``zhengwu.pii.install_log_masking``) and the
 access log keeps paths without query strings. With several workers (``zhengwu serve --workers N``) the metrics
 of all workers are aggregated through ``PROMETHEUS_MULTIPROC_DIR``, which ``zhengwu serve`` sets.
 """
@@ -15,6 +15,8 @@ import time
 import uuid
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from zhengwu.pii import install_log_masking
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -32,13 +34,9 @@ DEPENDENCY_UP = Gauge("zhengwu_dependency_up", "1 when the dependency answered i
                       multiprocess_mode="min")
 
 
-def path_kind(path: str) -> str:
-    """Bounded label values: "llm:qwen…:system@1+answer@1" → "llm", "curated:v3" → "curated"."""
-    return (path or "composer").split(":", 1)[0]
-
-
-def record_answer(status: str, path: str, reason: str) -> None:
-    ANSWERS.labels(status, path_kind(path)).inc()
+def record_answer(status: str, kind: str, reason: str) -> None:
+    """Count one answer by status and by what wrote it (``Provenance.kind``: composer, llm, curated)."""
+    ANSWERS.labels(status, kind).inc()
     if status != "answered":
         REFUSALS.labels(reason or "unspecified").inc()
 
@@ -84,8 +82,6 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     """Send the service's and uvicorn's logs to stderr in one format, PII-masked. Safe to call twice."""
-    from zhengwu.privacy import install_log_masking
-
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))

@@ -16,12 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from zhengwu.index.analyzer import normalize
+from zhengwu.chinese import normalize
+from zhengwu.personal.records import STATUS_PHRASES as _STATUS_ZH
+from zhengwu.personal.records import STATUS_RANK as _STATUS_RANK
+from zhengwu.personal.records import RecordStatus as Status
 
 __all__ = [
     "FOLLOW_UPS_FILE",
@@ -36,10 +38,8 @@ __all__ = [
 
 FOLLOW_UPS_FILE = "follow_ups.yaml"
 DEFAULT_FOLLOW_UP_EVENT = "后续事项"
-Status = Literal["submitted", "accepted", "approved", "rejected", "completed"]
-# When one item appears several times (rejected, then applied again), the furthest status is what counts.
-_STATUS_RANK = {"rejected": 0, "submitted": 1, "accepted": 2, "approved": 3, "completed": 4}
-_STATUS_ZH = {"submitted": "已提交", "accepted": "已受理", "approved": "已获批准", "completed": "已办结", "rejected": "未获批准"}
+# ``Status``, ``_STATUS_RANK`` (the furthest status of an item counts) and ``_STATUS_ZH`` (the wording of the
+# "下一步" reason) come from ``zhengwu.personal.records``, the one home of the status vocabulary.
 
 
 # Phrases are compared in normalised form on every suggestion; they are few and never change.

@@ -5,7 +5,8 @@ are added after it, each one labelled, and listed in ``Answer.personal`` so chan
 uses applied. Nothing here runs without consent: the channel passes a ``PersonalContext`` only when the user
 has agreed to personalisation, and the citizen's "不使用个性化" switch (PIPL Art. 24) takes it away again.
 
-Uses: the profile's region steers retrieval (in ``Assistant``); next steps of a life event ("一件事") or a
+Which questions are personal is decided in ``zhengwu.answering.personal_questions``. Uses: the profile's
+region steers retrieval (in ``Assistant``); next steps of a life event ("一件事") or a
 follow-up rule; materials already submitted for another item; the status of the user's own applications;
 suggestions for the user's identity tags.
 """
@@ -21,24 +22,13 @@ from typing import Any
 
 import yaml
 
+from zhengwu.answering import wording
 from zhengwu.answering.answer import Answer, Citation
-from zhengwu.db.records import ServiceRecordData
-from zhengwu.retrieval.query import canonical_region
+from zhengwu.chinese import normalize
 from zhengwu.index.store import ChunkStore, DocMeta
-from zhengwu.index.analyzer import normalize
+from zhengwu.personal.records import DECIDED_STATUSES, STATUS_NAMES, ServiceRecordData
+from zhengwu.retrieval.query import canonical_region
 
-STATUS_NAMES = {
-    "submitted": "已提交", "accepted": "已受理", "approved": "已批准", "rejected": "未予批准", "completed": "已办结",
-}
-# "我的居住证办到哪一步了？", "我申请的低保审批进度", "我的事项办理状态"
-STATUS_QUESTION = re.compile(
-    r"我的?.{0,24}(办到|到哪|哪一步|进度|进展|状态|审批结果|办好了吗|办完了吗|批下来|通过了吗)"
-    r"|(办件|办理|审批|申请)(进度|状态|结果)"
-)
-# "怎么查询办理进度" asks how, not what: the guides answer it.
-HOW_TO_CHECK = re.compile(r"(怎么|如何|怎样|在哪|哪里|哪儿)(能|可以)?(查|查询|看)")
-NEXT_STEP_QUESTION = re.compile(r"下一步|接下来|然后(还)?要|还(要|需要|得)办|还能办|后续(还)?(要|需要)?办")
-SUGGEST_QUESTION = re.compile(r"(适合|推荐|可以享受|能享受|能申请|可以申请|能办).{0,8}(我|哪些|什么)|我(能|可以)(享受|申请|办)(哪些|什么)")
 _MATERIAL_LINE = re.compile(r"^\s*(?:\d+[.、．)]|[-•·])\s*(.+?)\s*$")
 
 
@@ -81,8 +71,9 @@ def _date(value: Any) -> date | None:
 
 class Personaliser:
     def __init__(self, life_events, store: ChunkStore, docs: Callable[[], dict[str, DocMeta]],
-                 tag_queries: dict[str, list[str]] | None = None) -> None:
+                 tag_queries: dict[str, list[str]] | None = None, hotline: str = "12345") -> None:
         self.life_events = life_events
+        self.hotline = hotline
         self.store = store
         self._docs = docs  # the index's current documents
         self.tag_queries = tag_queries or {}
@@ -94,14 +85,12 @@ class Personaliser:
             ctx.records, key=lambda r: r.submitted_at or date.min, reverse=True)[:5]
         if not mine:
             return Answer(question=question, status="answered", reason="personal_status",
-                          text="根据您已授权的办件记录，暂未查到您的办件。如刚提交申请，记录可能尚未同步，"
-                               "可登录广东政务服务网或拨打 12345 查询。", personal=["status"])
+                          text=wording.say(wording.NO_RECORDS_YET, self.hotline), personal=["status"])
         cites = _Cites(self._docs())
         lines = ["根据您的办件记录："]
         for i, r in enumerate(mine, 1):
             when = f"于{r.submitted_at.isoformat()}提交，" if r.submitted_at else ""
-            decided = f"（{r.decided_at.isoformat()}）" if r.decided_at and r.status in ("approved", "rejected",
-                                                                                       "completed") else ""
+            decided = f"（{r.decided_at.isoformat()}）" if r.decided_at and r.status in DECIDED_STATUSES else ""
             mark = cites.mark(r.doc_id or cites.by_title(r.item_name), "办理时限")
             lines.append(f"{i}. 「{r.item_name}」{when}当前状态：{STATUS_NAMES.get(r.status, r.status)}{decided}{mark}")
         lines.append("以上为系统同步的记录，最新进度以办理部门通知为准。")
@@ -261,7 +250,7 @@ def _same_material(a: str, b: str) -> bool:
     return len(min(x, y, key=len)) >= 3 and (x in y or y in x)
 
 
-def load_personaliser(corpus_dir: Path, store: ChunkStore, docs) -> Personaliser:
+def load_personaliser(corpus_dir: Path, store: ChunkStore, docs, hotline: str = "12345") -> Personaliser:
     """The personaliser over the corpus's data files (a corpus without them still answers status questions)."""
     from zhengwu.personal.life_events import LifeEvents, load_life_events
 
@@ -270,4 +259,4 @@ def load_personaliser(corpus_dir: Path, store: ChunkStore, docs) -> Personaliser
     tags_file = corpus_dir / "personalisation" / "tags.yaml"
     tags = yaml.safe_load(tags_file.read_text(encoding="utf-8")) if tags_file.exists() else {}
     return Personaliser(events, store, docs,
-                        {str(k): [str(q) for q in v or []] for k, v in (tags or {}).items()})
+                        {str(k): [str(q) for q in v or []] for k, v in (tags or {}).items()}, hotline=hotline)

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zhengwu.answering.answer import Answer
-from zhengwu.answering.assistant import Assistant, UserContext
+from zhengwu.answering.assistant import Assistant
+from zhengwu.answering.user import UserContext
+from zhengwu.errors import OperatorError
 from zhengwu.index.analyzer import default_analyzer
 
 REPORT_KEYS = (
@@ -26,7 +28,7 @@ REPORT_KEYS = (
 _CITATION = re.compile(r"\[\d+\]")
 
 
-class QuestionFileError(ValueError):
+class QuestionFileError(OperatorError, ValueError):
     """A question file that cannot be evaluated; the message names the file and line."""
 
 
@@ -253,7 +255,7 @@ def _user_of(profile: dict) -> UserContext | None:
         return None
     personal = None
     if any(profile.get(k) for k in ("history", "service_history", "tags", "identity", "identity_tags")):
-        from zhengwu.personal.personalise import PersonalContext
+        from zhengwu.personal import PersonalContext
 
         personal = PersonalContext.from_profile(profile)
     return UserContext(region=profile.get("region"), profile=profile, personal=personal)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from zhengwu.chinese import normalize
 from zhengwu.documents.document import NATIONAL
-from zhengwu.index.analyzer import normalize
 
 # (field key, pattern). Order matters: the first match wins when only one field is wanted.
 FIELD_PATTERNS: list[tuple[str, re.Pattern[str]]] = [

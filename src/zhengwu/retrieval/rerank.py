@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 
-from zhengwu.index.index import Index
+from zhengwu.index import Index
 from zhengwu.retrieval.retriever import DocHit
 
 RERANK_DEPTH = 20
 
 
 class CrossEncoderReranker:
+    """A ``retriever.Reranker``."""
+
     def __init__(self, model: str, weight: float = 0.5) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import CrossEncoder
@@ -35,6 +37,6 @@ class CrossEncoderReranker:
         raw = [float(s) for s in self._model.predict([(question, p) for p in passages], show_progress_bar=False)]
         lo, hi = min(raw), max(raw)
         span = (hi - lo) or 1.0
-        for h, s in zip(head, raw):
+        for h, s in zip(head, raw, strict=True):
             h.score = (1 - self.weight) * h.score + self.weight * (s - lo) / span
         return sorted(head, key=lambda h: (-h.score, h.doc.doc_id)) + tail

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zhengwu.answering.answer import Answer, Citation
+from zhengwu.answering.answer import Answer, Citation, Provenance
+from zhengwu.chinese import normalize
 from zhengwu.retrieval.query import FIELD_PATTERNS, detect_fields, find_regions
-from zhengwu.index.analyzer import normalize
 from zhengwu.review.records import CuratedData, compact_question
 from zhengwu.review.store import ReviewStore
 
@@ -167,7 +167,7 @@ class CuratedAnswers:
             if citations:
                 return Answer(
                     question=question, text=match.entry.answer, status="answered", citations=citations,
-                    retrieved=[c.doc_id for c in citations], path=f"curated:v{match.entry.version}",
+                    retrieved=[c.doc_id for c in citations], provenance=Provenance("curated", version=match.entry.version),
                 )
             if match.entry.id not in self._warned:
                 self._warned.add(match.entry.id)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zhengwu.config import Settings
-from zhengwu.db.records import TurnData
+from zhengwu.personal import TurnData
 from zhengwu.review.records import ReviewData
 from zhengwu.review.store import ReviewStore
 
@@ -54,7 +54,7 @@ def export_reviewed(settings: Settings, out: Path, *, min_rating: str | None = N
 
     ``min_rating`` keeps reviews at least that good (correct > partly > wrong = should_refuse); ``rating`` keeps
     only reviews with exactly that rating (e.g. "wrong": the failures, with their corrections)."""
-    from zhengwu.personal.citizens import open_people_store
+    from zhengwu.personal import open_people_store
 
     people = open_people_store(settings)
     try:

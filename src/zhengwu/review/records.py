@@ -1,4 +1,4 @@
-"""Plain values of the review tables (never ORM objects, as in ``zhengwu.db.records``) and their vocabularies."""
+"""Plain values of the review tables (never ORM objects, as in ``zhengwu.personal.records``) and their vocabularies."""
 
 from __future__ import annotations
 
@@ -8,16 +8,21 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from zhengwu.db.records import TurnData
-from zhengwu.index.analyzer import normalize
+from zhengwu.answering.vocabulary import GAP_REASONS as GAP_REASONS  # the store's knowledge-gap refusals
+from zhengwu.chinese import normalize
+from zhengwu.personal import TurnData
 
+# Each vocabulary with the Chinese label staff see in the console.
 ROLES = ("reviewer", "admin")
+ROLE_LABELS = {"reviewer": "审核员", "admin": "管理员"}
 RATINGS = ("correct", "partly", "wrong", "should_refuse")
-REASONS = ("retrieval_miss", "wrong_region", "outdated_source", "wording", "other")
+RATING_LABELS = {"correct": "正确", "partly": "部分正确", "wrong": "错误", "should_refuse": "应拒答"}
+REASONS = ("retrieval_miss", "wrong_region", "outdated_source", "wording", "other")  # what a reviewer says went wrong
+REVIEW_REASON_LABELS = {
+    "retrieval_miss": "检索遗漏", "wrong_region": "地区不符", "outdated_source": "资料过时",
+    "wording": "表述不当", "other": "其他",
+}
 CURATED_STATUSES = ("published", "withdrawn")
-# Refusals that say the knowledge base lacks something. Chit-chat (out_of_scope), requests for personal data and
-# internal errors are refused whatever the corpus holds, so they are no gap in it.
-GAP_REASONS = ("weak_evidence", "out_of_region")
 
 # Staff read and filter times in China Standard Time (no daylight saving: a fixed offset is exact).
 CHINA_TIME = timezone(timedelta(hours=8), "UTC+8")

@@ -1,5 +1,5 @@
 """The review tables (staff accounts, reviews, feedback, curated answers) beside the personal-data store, on the
-same engine (SQLite or PostgreSQL) and with the same conventions as ``zhengwu.db.people.PeopleStore``: thread-safe,
+same engine (SQLite or PostgreSQL) and with the same conventions as ``zhengwu.personal.PeopleStore``: thread-safe,
 one database session per call, plain dataclasses out.
 
 Reviews and feedback hang off conversation turns with ON DELETE CASCADE, so erasing a citizen or purging old
@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from zhengwu.answering.vocabulary import CHANNELS
 from zhengwu.db.models import ConversationTurn, CuratedAnswer, Feedback, Review, StaffUser, utcnow
-from zhengwu.db.people import turn_data
-from zhengwu.db.records import CHANNELS, TurnData
 from zhengwu.db.transactions import Transactional
+from zhengwu.personal import TurnData, turn_data
 from zhengwu.review.passwords import dummy_hash, hash_password, password_problem, verify_password
 from zhengwu.review.records import (
     CHINA_TIME,
@@ -170,8 +170,10 @@ class ReviewStore(Transactional):
     def _latest_reviews() -> Any:
         return sa.select(Review.turn_id, sa.func.max(Review.id).label("review_id")).group_by(Review.turn_id).subquery()
 
-    def search_turns(self, where: TurnFilter = TurnFilter(), limit: int = 50, offset: int = 0) -> tuple[list[TurnSummary], int]:
+    def search_turns(self, where: TurnFilter | None = None, limit: int = 50, offset: int = 0
+                     ) -> tuple[list[TurnSummary], int]:
         """Turns matching the filter, newest first, with their latest rating and feedback; and how many match."""
+        where = where or TurnFilter()
         latest = self._latest_reviews()
         query = (
             sa.select(ConversationTurn, Review.rating, Feedback.value)

@@ -54,7 +54,7 @@ class AnswerOut(BaseModel):
     turn_id: int | None = Field(default=None, description="Rate this answer with POST /api/v1/feedback.")
 
     @classmethod
-    def from_answer(cls, answer: Answer) -> "AnswerOut":
+    def from_answer(cls, answer: Answer) -> AnswerOut:
         return cls(
             text=answer.text,
             status=answer.status,

@@ -1,4 +1,4 @@
-"""Build the default ``corpus/`` folder from the raw government data: ``zhengwu corpus build``.
+"""Build the default ``corpus/`` folder from the raw government data (``zhengwu corpus build``).
 
 The build is deterministic (same input, byte-identical output) so a rebuild shows up in version control only
 where the data changed. It owns two folders, ``service_guides/`` and ``laws/``, plus ``SOURCES.md``: generated
@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import click
 import yaml
 from tqdm import tqdm
 
 from zhengwu.documents.corpus import GeneratedFile, gd_guides, laws
+from zhengwu.errors import OperatorError
 
-__all__ = ["BuildReport", "SourceDataError", "build_corpus", "corpus"]
+__all__ = ["BuildReport", "SourceDataError", "build_corpus"]
 
 GUIDES_DIR = "service_guides"
 LAWS_DIR = "laws"
@@ -31,7 +31,7 @@ GUIDE_FILE = Path("gd_service_guides") / "policy.json"
 LAWS_SOURCE = Path("laws")
 
 
-class SourceDataError(click.ClickException):
+class SourceDataError(OperatorError):
     """The raw data folder is not what the build expects; the message tells the operator what to fix."""
 
 
@@ -378,56 +378,3 @@ messages to a provincial 问政 platform (2020 泰迪杯 data) are **not** part 
 added to it: no licence is stated for either. They are used for evaluation only, read from an explicit path
 outside the project.
 """
-
-
-# --- command line ----------------------------------------------------------------------------------------------
-
-
-@click.group(name="corpus")
-def corpus() -> None:
-    """Build and maintain the document folder the assistant answers from."""
-
-
-@corpus.command("build")
-@click.option(
-    "--source",
-    "source_dir",
-    required=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder with the raw data: it must contain gd_service_guides/policy.json and laws/.",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    default=Path("corpus"),
-    show_default=True,
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Corpus folder to write. Only service_guides/, laws/ and SOURCES.md in it are replaced.",
-)
-@click.option("--quiet", is_flag=True, help="Do not show progress bars.")
-def build_command(source_dir: Path, out_dir: Path, quiet: bool) -> None:
-    """Convert the raw government data into the Markdown corpus.
-
-    \b
-    Reads:
-      SOURCE/gd_service_guides/policy.json  Guangdong service guides (one JSON record per line)
-      SOURCE/laws/                          laws and regulations (LawRefBook Markdown files)
-    Writes:
-      OUT/service_guides/<region>/<事项编码>.md
-      OUT/laws/<category>/<title>.md
-      OUT/SOURCES.md                        where it all came from, licences, what was left out
-
-    Running it again with the same data changes nothing. Generated files the data no longer produces are
-    deleted; README.md and any folder you create yourself (for example OUT/local/) are never touched. To
-    correct a generated document for good, move it into such a folder and edit it there: a hand-written
-    file with the same doc_id replaces the generated one on every rebuild.
-
-    Afterwards run `zhengwu ingest` so the assistant picks up the changes.
-
-    \b
-    Example:
-      zhengwu corpus build --source ../shared/data --out corpus
-    """
-    report = build_corpus(source_dir, out_dir, progress=not quiet)
-    click.echo(report.summary())
-    click.echo(f"Corpus written to {out_dir}")

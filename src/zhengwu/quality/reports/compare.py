@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from zhengwu.errors import OperatorError
 from zhengwu.quality.reports.eval_report import NONE, clip
 from zhengwu.quality.reports.templates import render
 
@@ -38,7 +39,7 @@ METRICS: tuple[tuple[str, str, bool, bool], ...] = (
 )
 
 
-class ReportFileError(ValueError):
+class ReportFileError(OperatorError, ValueError):
     """A file that is not a saved ``zhengwu eval --out`` report."""
 
 

@@ -19,14 +19,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zhengwu.quality.evaluation import counts, summarise
+from zhengwu.documents import DOC_TYPE_LABELS
 from zhengwu.index.store import DocMeta
+from zhengwu.quality.evaluation import counts, summarise
 from zhengwu.quality.reports import charts
 from zhengwu.quality.reports.templates import render
 
 TITLE = "政务助手评测报告 · Evaluation report"
-DOC_TYPE_NAMES = {"service_guide": "办事指南 service guide", "law": "法律法规 law", "policy": "政策文件 policy",
-                  "faq": "问答 FAQ"}
+_ENGLISH = {"service_guide": "service guide", "law": "law", "policy": "policy", "faq": "FAQ"}
+DOC_TYPE_NAMES = {key: f"{label} {_ENGLISH[key]}" for key, label in DOC_TYPE_LABELS.items()}
 NONE = "—"
 UNLABELLED = "（未标注）none"
 MAX_GROUPS = 20

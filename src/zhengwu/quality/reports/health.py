@@ -28,13 +28,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from zhengwu.documents.guide_fields import KEY_FIELDS as GUIDE_KEY_FIELDS
+from zhengwu.documents.guide_fields import LABELS
 from zhengwu.index.chunking import chunk_document
 from zhengwu.index.store import ChunkStore, DocMeta
 from zhengwu.quality.reports import charts
 from zhengwu.quality.reports.templates import render
 
 TITLE = "语料健康检查 · Corpus health"
-KEY_FIELDS: dict[str, str] = {"materials": "申请材料", "phone": "咨询电话", "time_limit": "办理时限"}
+KEY_FIELDS: dict[str, str] = {key: LABELS[key] for key in GUIDE_KEY_FIELDS}
 EMPTY_VALUES = frozenset({"", "无", "暂无", "没有", "无无", "-", "--", "—", "/", "／", "null", "none", "n/a"})
 DEFAULT_STALE_DAYS = 730
 DEFAULT_STALE_TYPES = ("service_guide", "policy", "faq")

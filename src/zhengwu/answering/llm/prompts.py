@@ -9,8 +9,10 @@ from pathlib import Path
 
 import yaml
 
+from zhengwu.errors import OperatorError
 
-class PromptError(RuntimeError):
+
+class PromptError(OperatorError, RuntimeError):
     pass
 
 

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from zhengwu.db.models import SessionRow
 from zhengwu.answering.sessions import Session
+from zhengwu.db.models import SessionRow
 
 SWEEP_INTERVAL_SECONDS = 60.0
 

@@ -1,0 +1,197 @@
+"""The composition root: the one place that builds the index and the assistant and plugs in its seams.
+
+The command line, the HTTP service and the Telegram launcher all start here:
+
+    ensure_index(settings)          the index, built from the bundled corpus on first use and repaired where it can be
+    ingest_paths(settings, paths)   load and ingest folders or files (``zhengwu ingest``, ``zhengwu eval --kb``)
+    reindex(index, settings)        re-ingest the configured corpus folder (the admin API)
+    build_assistant(settings, ...)  the ``Assistant`` with what the settings ask for: an LLM generator, a
+                                    cross-encoder, the personaliser, curated answers, the turn log
+    open_services(settings)         everything a long-running service holds: index, people store, review
+                                    store, database sessions, assistant
+
+Failures an operator can fix raise ``OperatorError`` subclasses with a message saying how; the callers turn them
+into a clean error line (the CLI in one place, ``zhengwu.cli.main``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from zhengwu.answering.assistant import Assistant
+from zhengwu.answering.seams import Personaliser
+from zhengwu.answering.sessions import SessionStore
+from zhengwu.config import Settings
+from zhengwu.documents.loaders import load_paths
+from zhengwu.errors import OperatorError
+from zhengwu.index import Index, IngestReport
+from zhengwu.index.index import ProgressFactory, no_progress
+from zhengwu.ops.observability import DEPENDENCY_UP
+from zhengwu.personal import DbSessionStore, PeopleStore, load_personaliser, open_people_store
+from zhengwu.review import CuratedAnswers, ReviewStore
+
+log = logging.getLogger("zhengwu.bootstrap")
+
+Say = Callable[[str], None]
+
+
+class IndexMissing(OperatorError):
+    """The index is empty and there is no corpus folder to build it from."""
+
+
+def _log_line(message: str) -> None:
+    log.info("%s", message)
+
+
+def ingest_paths(
+    settings: Settings, paths: Sequence[Path], *, progress: ProgressFactory = no_progress, prune: bool = True,
+    index: Index | None = None,
+) -> tuple[Index, list[tuple[Path, IngestReport]]]:
+    """Load and ingest each path as one source (a folder or a file); returns the index and one report per path."""
+    index = index or Index(settings)
+    reports = []
+    for path in paths:
+        root = path if path.is_dir() else path.parent
+        loaded = load_paths([path], root=root)
+        report = index.ingest(loaded.documents, str(path.resolve()), prune=prune, progress=progress,
+                              errors=loaded.errors)
+        reports.append((path, report))
+    return index, reports
+
+
+def report_line(path: Path, report: IngestReport) -> str:
+    """What an operator reads about one ingested source."""
+    return (f"{path}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.removed} removed; {report.chunks_written} chunks written, "
+            f"{report.vectors_embedded} vectors embedded, {report.seconds:.1f}s")
+
+
+def ensure_index(settings: Settings, *, progress: ProgressFactory = no_progress, say: Say = _log_line) -> Index:
+    """The assistant's index, built from the bundled corpus on first use, checked and repaired where it can be
+    (missing BM25 files or vectors are rebuilt from the chunk store and the embedding cache).
+
+    Raises ``IndexDamaged`` when the chunk store cannot be read, ``IndexMissing`` when it is empty and there is
+    no corpus folder."""
+    index = Index(settings)
+    if not index.is_empty():
+        missing = len(index.store.embedded_chunks()) - index.dense.count()
+        if missing:
+            say(f"The vector index does not match the chunk store ({missing:+d} vectors): repairing from the "
+                "embedding cache...")
+            index.repair_dense(progress)
+        return index
+    if not settings.corpus_dir.exists():
+        index.close()
+        raise IndexMissing(
+            f"the index is empty and the corpus folder {settings.corpus_dir} does not exist. "
+            "Run `zhengwu ingest PATH` or set ZHENGWU_CORPUS_DIR."
+        )
+    say(f"First run: building the index from {settings.corpus_dir} (later runs reuse it)...")
+    index, reports = ingest_paths(settings, [settings.corpus_dir], progress=progress, index=index)
+    for path, report in reports:
+        say(report_line(path, report))
+        for error in report.errors:
+            say(f"  skipped {error.path}: {error.reason}")
+    return index
+
+
+def reindex(index: Index, settings: Settings) -> IngestReport:
+    """Re-ingest the configured corpus folder into a running index (incremental)."""
+    loaded = load_paths([settings.corpus_dir], root=settings.corpus_dir)
+    return index.ingest(loaded.documents, str(settings.corpus_dir.resolve()), errors=loaded.errors)
+
+
+def _dense_health(ok: bool) -> None:
+    DEPENDENCY_UP.labels("chroma").set(1 if ok else 0)
+
+
+def build_assistant(
+    settings: Settings,
+    index: Index,
+    *,
+    sessions: SessionStore | None = None,
+    people: PeopleStore | None = None,
+    reviews: ReviewStore | None = None,
+    log_turns: bool = True,
+) -> Assistant:
+    """The assistant as the settings describe it.
+
+    ``people``: the people store; conversation turns are logged there (masked) unless ``log_turns`` is off.
+    ``reviews``: the review store; staff-curated answers are then preferred for the questions they answer.
+    An LLM generator when ``ZHENGWU_LLM_BASE_URL`` is set; a cross-encoder when ``ZHENGWU_RERANKER_MODEL`` is."""
+    generator = None
+    if settings.llm_base_url:
+        from zhengwu.answering.llm import LLMGenerator  # langchain-openai loads only when an LLM is configured
+
+        generator = LLMGenerator(settings)
+    reranker = None
+    if settings.reranker_model:
+        from zhengwu.retrieval.rerank import CrossEncoderReranker  # torch loads only for a cross-encoder
+
+        reranker = CrossEncoderReranker(settings.reranker_model)
+    return Assistant(
+        settings,
+        index=index,
+        sessions=sessions,
+        turns=people if log_turns else None,
+        curated=CuratedAnswers(reviews, index) if reviews is not None else None,
+        generator=generator,
+        # The personaliser reads the records of the contexts it is handed back: those the personal-data package
+        # built (``zhengwu.personal.PersonalContext``), which is all a ``UserContext.personal`` ever holds.
+        personaliser=cast(Personaliser, load_personaliser(settings.corpus_dir, index.store, index.documents,
+                                                          settings.hotline)),
+        reranker=reranker,
+        on_dense_health=_dense_health,
+    )
+
+
+@dataclass
+class Services:
+    """What a long-running service holds for its lifetime. Without a people store (an embedding that serves
+    anonymous chat only, tests) ``people`` and ``reviews`` are None and the routes that need them say so."""
+
+    settings: Settings
+    assistant: Assistant
+    people: PeopleStore | None = None
+    reviews: ReviewStore | None = None
+
+    @property
+    def index(self) -> Index:
+        return self.assistant.index
+
+    @classmethod
+    def around(cls, assistant: Assistant, people: PeopleStore | None = None) -> Services:
+        """The services of an assistant built elsewhere (tests, embedding applications)."""
+        return cls(assistant.settings, assistant, people, ReviewStore.of(people) if people is not None else None)
+
+    def close(self) -> None:
+        self.index.close()
+        if self.people is not None:
+            self.people.engine.dispose()
+
+
+def open_services(settings: Settings, *, build: bool = False, progress: ProgressFactory = no_progress,
+                  say: Say = _log_line) -> Services:
+    """Open the people store (migrated to head), its review tables and database sessions, the index, and the
+    assistant over them. ``build``: build or repair the index first (``ensure_index``); otherwise the index is
+    opened as it is (``zhengwu serve`` builds it once before starting its workers)."""
+    people = open_people_store(settings)
+    sessions = DbSessionStore(people.engine, ttl=settings.session_ttl_seconds)
+    reviews = ReviewStore.of(people)
+    index = ensure_index(settings, progress=progress, say=say) if build else Index(settings)
+    assistant = build_assistant(settings, index, sessions=sessions, people=people, reviews=reviews)
+    return Services(settings, assistant, people, reviews)
+
+
+def open_reviews(settings: Settings) -> ReviewStore | None:
+    """The review store of the configured database, for a one-off command that gives staff-curated answers
+    (``zhengwu ask``); None, with a warning, when the database cannot be reached."""
+    try:
+        return ReviewStore.of(open_people_store(settings))
+    except Exception as exc:  # noqa: BLE001 - the answer from the index is still worth giving
+        log.warning("curated answers unavailable (%s): answering from the index alone", type(exc).__name__)
+        return None

@@ -1,0 +1,60 @@
+"""What routes ask for with ``Depends``: the app's state, a rate-limit check, the staff bearer token, the
+session a request continues, and the logged-in portal user."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import Header, HTTPException, Request
+
+from zhengwu.answering import wording
+from zhengwu.answering.sessions import valid_session_id
+from zhengwu.config import secret
+from zhengwu.personal import verify_user_token
+from zhengwu.web.state import AppState
+
+SESSION_COOKIE = "zhengwu_session"
+
+
+def app_state(request: Request) -> AppState:
+    return request.app.state.zhengwu
+
+
+def rate_limited(request: Request) -> None:
+    """429 when the client has asked too often this minute."""
+    client = request.client.host if request.client else "unknown"
+    wait = app_state(request).limiter.check(client)
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail={"message": wording.TOO_FREQUENT, "detail": "rate limit exceeded"},
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def staff_token(request: Request, authorization: str | None = Header(default=None)) -> None:
+    """The admin API's bearer token (``ZHENGWU_ADMIN_TOKEN``); the API is off without one."""
+    settings = app_state(request).settings
+    if settings.admin_token is None:
+        raise HTTPException(403, detail="admin API disabled: set ZHENGWU_ADMIN_TOKEN")
+    expected = f"Bearer {secret(settings.admin_token)}"
+    if not authorization or not secrets.compare_digest(authorization.encode(), expected.encode()):
+        raise HTTPException(401, detail="missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def session_of(request: Request, *candidates: str | None) -> str | None:
+    """The session a request continues: the first of ``candidates`` (body field, header) or the cookie, if it
+    has the shape of an id we issue."""
+    session = next((c for c in candidates if c), None) or request.cookies.get(SESSION_COOKIE)
+    return session if valid_session_id(session) else None
+
+
+def portal_user(state: AppState, token: str, create: bool = True) -> int | None:
+    """The people-store user of a portal-signed token; None when the token is invalid or the feature is off."""
+    settings = state.settings
+    if settings.portal_secret is None or state.people is None:
+        return None
+    external_id = verify_user_token(secret(settings.portal_secret) or "", token)
+    if external_id is None:
+        return None
+    return state.people.user_for("web", f"portal:{external_id}", create=create)
