@@ -51,11 +51,14 @@ def phase_ingest() -> dict:
 
 
 def phase_ask(questions_file: str) -> dict:
-    from zhengwu.answering.assistant import Assistant, UserContext
+    from zhengwu.answering.user import UserContext
+    from zhengwu.bootstrap import build_assistant, ensure_index
+    from zhengwu.config import get_settings
     from zhengwu.quality.evaluation import read_questions
 
     questions = read_questions(Path(questions_file))
-    assistant = Assistant()
+    settings = get_settings()
+    assistant = build_assistant(settings, ensure_index(settings))
     assistant.warm_up()
     latencies = []
     for q in questions:

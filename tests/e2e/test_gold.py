@@ -1,0 +1,60 @@
+"""Regression gate: the project's own gold set (evaluation/gold/gold.jsonl) against the bundled corpus.
+
+Builds the real default index (the whole corpus/, about three minutes on two cores), so it runs once per session.
+Thresholds sit a little under the measured values recorded in evaluation/README.md; a drop below them is a
+regression to explain, not noise.
+"""
+
+
+import pytest
+from helpers import REPO_ROOT, build_index, make_assistant
+
+from zhengwu.config import Settings
+from zhengwu.quality.evaluation import evaluate, read_questions
+
+GOLD = REPO_ROOT / "evaluation" / "gold" / "gold.jsonl"
+CORPUS = REPO_ROOT / "corpus"
+
+# Measured on 2026-11-30 (evaluation/README.md): hit@1 0.888, hit@5 0.950, must_contain 0.888,
+# refusal_rate 0.80 (5 in-domain questions the corpus does not cover are still answered), false refusals 0.011.
+THRESHOLDS = {
+    "hit@1": 0.86,
+    "hit@5": 0.93,
+    "must_contain": 0.85,
+    "refusal_rate": 0.76,
+}
+MAX_FALSE_REFUSAL = 0.04
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("gold-index"), corpus_dir=CORPUS)
+    index = build_index(settings, CORPUS)
+    assistant = make_assistant(settings, index)
+    result = evaluate(assistant, read_questions(GOLD))
+    index.close()
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", sorted(THRESHOLDS))
+def test_gold_metric_holds(report, metric):
+    failing = [
+        (r["id"], r["question"], r["status"], r["answer"][:80])
+        for r in report["rows"]
+        if (metric == "must_contain" and r.get("must_contain") is False)
+        or (metric.startswith("hit") and "first_hit_rank" in r and r["first_hit_rank"] is None)
+        or (metric == "refusal_rate" and not r["answerable"] and r["status"] != "refused")
+    ]
+    assert report[metric] >= THRESHOLDS[metric], failing[:10]
+
+
+@pytest.mark.slow
+def test_gold_false_refusals_stay_rare(report):
+    refused = [(r["id"], r["question"], r["reason"]) for r in report["rows"] if r["answerable"] and r["status"] == "refused"]
+    assert report["false_refusal_rate"] <= MAX_FALSE_REFUSAL, refused
+
+
+@pytest.mark.slow
+def test_gold_latency_is_recorded(report):
+    assert report["latency_p50_ms"] is not None and report["n"] >= 150

@@ -1,0 +1,152 @@
+"""The offline composer (``zhengwu.answering.composer``): every sentence it writes is a fixed frame or text copied
+from a chunk, with the citation of that chunk. The documents are small and synthetic, stored in a real chunk
+store (no vectors needed), so each test says exactly which text an answer must come from."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from zhengwu.answering.composer import compose
+from zhengwu.documents import Document
+from zhengwu.index.analyzer import default_analyzer
+from zhengwu.index.chunking import chunk_document, make_chunk_id
+from zhengwu.index.store import ChunkStore
+from zhengwu.retrieval.retriever import DocHit
+
+GUIDE_BODY = """# 犬只登记
+
+## 基本信息
+- 事项名称：犬只登记
+- 实施主体：{dept}
+- 服务对象：自然人
+
+## 申请材料
+1. 居民身份证
+2. 狂犬病免疫证明
+
+## 办理时限
+- 法定办结时限：20个工作日
+- 承诺办结时限：5个工作日
+
+## 办理地点
+{place}
+
+## 咨询电话
+{phone}
+"""
+
+LAW_BODY = """# 动物防疫条例
+
+第一条 为了加强动物防疫，制定本条例。
+
+第二十条 饲养犬只的单位和个人应当定期对犬只进行狂犬病免疫，并向所在地动物诊疗机构申请登记。
+
+第二十一条 犬只免疫证明有效期届满前三十日内，饲养人应当重新办理免疫。
+"""
+
+
+def guide(doc_id: str, region: str, phone: str, place: str = "市民服务中心一楼", dept: str = "公安局") -> Document:
+    return Document(doc_id=doc_id, title="犬只登记", body=GUIDE_BODY.format(phone=phone, place=place, dept=dept),
+                    doc_type="service_guide", region=region, department=dept, source_url=f"https://gov.example/{doc_id}",
+                    extra={"item_name": "犬只登记"})
+
+
+LAW = Document(doc_id="law-dogs", title="动物防疫条例", body=LAW_BODY, doc_type="law", region="全国",
+               source_url="https://gov.example/law")
+
+
+@pytest.fixture
+def store(tmp_path):
+    analyzer = default_analyzer()
+    store = ChunkStore(tmp_path / "chunks.sqlite3")
+    docs = [guide("gz", "广州市", "020-11112222"), guide("sz", "深圳市", "0755-33334444"),
+            guide("none", "珠海市", "无"), LAW]
+    items = []
+    for doc in docs:
+        chunks = chunk_document(doc)
+        items.append((doc, "test", chunks, [analyzer.chunk_tokens(c.context, c.body_text) for c in chunks]))
+    store.replace_documents(items)
+    yield store
+    store.close()
+
+
+def hit(store: ChunkStore, doc_id: str, chunks: list[tuple[str, float]] | None = None) -> DocHit:
+    return DocHit(doc=store.documents()[doc_id], score=1.0, chunks=chunks or [])
+
+
+def test_the_field_asked_is_quoted_with_its_citation(store):
+    answer = compose("犬只登记的咨询电话是多少？", [hit(store, "gz")], store, fields=["phone"])
+    assert answer.status == "answered"
+    assert answer.text == "「犬只登记」（广州市，公安局）的咨询电话：020-11112222 [1]"
+    [citation] = answer.citations
+    assert (citation.n, citation.doc_id, citation.section, citation.region) == (1, "gz", "咨询电话", "广州市")
+    assert citation.source_url == "https://gov.example/gz" and citation.snippet == "020-11112222"
+
+
+def test_a_field_the_guide_leaves_empty_is_said_so_without_a_citation(store):
+    answer = compose("犬只登记的电话？", [hit(store, "none")], store, fields=["phone"])
+    assert answer.text == "「犬只登记」（珠海市，公安局）的办事指南未列出咨询电话。"
+    assert answer.citations == []
+
+
+def test_several_fields_each_cite_their_own_section(store):
+    answer = compose("犬只登记要带什么材料，多久办好？", [hit(store, "gz")], store, fields=["materials", "time_limit"])
+    materials, time_limit = answer.text.split("\n", 1)[0], answer.text.splitlines()[-1]
+    assert materials == "办理「犬只登记」（广州市，公安局）需要提交以下材料 [1]："
+    assert "1. 居民身份证" in answer.text and "2. 狂犬病免疫证明" in answer.text
+    assert time_limit == "「犬只登记」（广州市，公安局）的承诺办结时限为5个工作日，法定办结时限为20个工作日 [2]"
+    assert [(c.n, c.section) for c in answer.citations] == [(1, "申请材料"), (2, "办理时限")]
+
+
+def test_the_same_item_in_two_regions_is_answered_for_each_labelled(store):
+    group = [hit(store, "gz"), hit(store, "sz")]
+    answer = compose("犬只登记的咨询电话", group, store, fields=["phone"], same_item=group)
+    lines = answer.text.splitlines()
+    assert lines[0] == "「犬只登记」在多个地区都有办理，分别如下："
+    assert "（广州市，公安局）的咨询电话：020-11112222 [1]" in lines[1]
+    assert "（深圳市，公安局）的咨询电话：0755-33334444 [2]" in lines[2]
+    assert [c.region for c in answer.citations] == ["广州市", "深圳市"]
+
+
+def test_no_field_asked_gives_the_overview_of_what_the_guide_lists(store):
+    answer = compose("犬只登记怎么办", [hit(store, "gz")], store, fields=[])
+    assert answer.text.startswith("「犬只登记」（广州市，公安局）的办理要点：")
+    for value in ("居民身份证", "5个工作日", "市民服务中心一楼", "020-11112222"):
+        assert value in answer.text, value
+    assert "未列出" not in answer.text
+    assert len(answer.citations) == 4 and len({c.section for c in answer.citations}) == 4
+
+
+def test_a_law_answer_quotes_the_article_without_its_number_and_cites_it(store):
+    article = make_chunk_id("law-dogs", "第二十条")
+    answer = compose("养狗要登记吗", [hit(store, "law-dogs", [(article, 9.0)])], store, fields=[])
+    assert answer.text == ("根据《动物防疫条例》第二十条：饲养犬只的单位和个人应当定期对犬只进行狂犬病免疫，"
+                           "并向所在地动物诊疗机构申请登记。 [1]")
+    [citation] = answer.citations
+    assert citation.section == "第二十条" and citation.doc_type == "law" and citation.snippet.startswith("第二十条")
+
+
+def test_an_article_holding_the_kind_of_value_asked_comes_first(store):
+    """A question asking how long ("多少天") prefers the article that states a period over one that only shares
+    more words with the question."""
+    registration, period = make_chunk_id("law-dogs", "第二十条"), make_chunk_id("law-dogs", "第二十一条")
+    chunks = [(registration, 10.0), (period, 8.0)]
+    answer = compose("狗的免疫证明到期前多少天要重新办", [hit(store, "law-dogs", chunks)], store, fields=[])
+    first = answer.text.splitlines()[0]
+    assert first.startswith("根据《动物防疫条例》第二十一条：") and "三十日" in first
+    assert [c.section for c in answer.citations] == ["第二十一条", "第二十条"]
+
+
+def test_a_weak_runner_up_article_is_not_quoted(store):
+    registration, period = make_chunk_id("law-dogs", "第二十条"), make_chunk_id("law-dogs", "第二十一条")
+    answer = compose("养狗要登记吗", [hit(store, "law-dogs", [(registration, 10.0), (period, 2.0)])], store, fields=[])
+    assert [c.section for c in answer.citations] == ["第二十条"]
+
+
+def test_every_citation_number_in_the_text_resolves(store):
+    group = [hit(store, "gz"), hit(store, "sz")]
+    answer = compose("犬只登记", group, store, fields=["materials", "phone", "location"], same_item=group)
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert numbers == {c.n for c in answer.citations} and numbers == set(range(1, len(numbers) + 1))

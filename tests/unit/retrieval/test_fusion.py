@@ -1,0 +1,77 @@
+"""The fusion formula (``zhengwu.retrieval.fusion``) on numbers chosen by hand, and the type diversity of the
+first results (``retriever.diversify``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from zhengwu.index.store import DocMeta
+from zhengwu.retrieval.fusion import FusionWeights, fused_score, min_max, title_match
+from zhengwu.retrieval.retriever import DocHit, diversify
+
+WEIGHTS = FusionWeights(dense=0.6, card=0.2, title=0.6, region_bonus=0.2)
+
+
+def test_a_vector_of_the_text_itself_counts_at_the_dense_weight():
+    score = fused_score(WEIGHTS, dense=1.0, card=0.0, sparse=0.5, title=0.0, preferred_region=False)
+    assert score == pytest.approx(0.6 * 1.0 + 0.4 * 0.5)
+
+
+def test_a_card_alone_counts_at_the_card_weight():
+    """A summary card is weaker evidence: the same cosine moves the score far less than a text vector."""
+    card = fused_score(WEIGHTS, dense=None, card=1.0, sparse=0.5, title=0.0, preferred_region=False)
+    text = fused_score(WEIGHTS, dense=1.0, card=0.0, sparse=0.5, title=0.0, preferred_region=False)
+    assert card == pytest.approx(0.2 * 1.0 + 0.8 * 0.5)
+    assert card < text
+
+
+def test_with_a_text_vector_the_card_is_ignored():
+    with_card = fused_score(WEIGHTS, dense=0.3, card=1.0, sparse=0.0, title=0.0, preferred_region=False)
+    assert with_card == pytest.approx(0.6 * 0.3)
+
+
+def test_naming_the_title_and_the_askers_region_add_their_weights():
+    base = fused_score(WEIGHTS, dense=0.5, card=0.0, sparse=0.5, title=0.0, preferred_region=False)
+    named = fused_score(WEIGHTS, dense=0.5, card=0.0, sparse=0.5, title=1.0, preferred_region=False)
+    local = fused_score(WEIGHTS, dense=0.5, card=0.0, sparse=0.5, title=0.0, preferred_region=True)
+    assert named - base == pytest.approx(0.6) and local - base == pytest.approx(0.2)
+
+
+def test_a_named_title_outranks_a_better_bm25_match():
+    """The item a question names outright beats a document that shares more words with it — unless that one is
+    close to the best on both legs."""
+    named = fused_score(WEIGHTS, dense=None, card=0.2, sparse=0.3, title=1.0, preferred_region=False)
+    wordy = fused_score(WEIGHTS, dense=0.5, card=0.0, sparse=0.8, title=0.0, preferred_region=False)
+    best_on_both = fused_score(WEIGHTS, dense=0.9, card=0.0, sparse=1.0, title=0.0, preferred_region=False)
+    assert wordy < named < best_on_both
+
+
+def test_min_max_rescales_only_the_candidates_that_have_a_cosine():
+    assert min_max([0.8, 0.0, 0.6, 0.7]) == pytest.approx([1.0, 0.0, 0.0, 0.5])
+    assert min_max([0.0, 0.0]) == [0.0, 0.0]
+    assert min_max([0.5]) == [0.0]  # one candidate: no spread to rescale, and no division by zero
+
+
+def test_title_match():
+    assert title_match("弩的运输审批的电话", "弩的运输审批") == 1.0
+    assert title_match("身份证", "中华人民共和国居民身份证法") == 0.0  # a word in common is not naming it
+    assert 0.4 < title_match("实验动物生产许可新申请", "实验动物生产许可(新申请)") < 1.0
+    assert title_match("居住证在哪办", "", "居住证") == 1.0  # the 事项名称 counts like the title
+
+
+def _hit(doc_id: str, doc_type: str, score: float) -> DocHit:
+    return DocHit(DocMeta(doc_id, doc_id, doc_type, "全国", "", "", "", "active", {}), score=score)
+
+
+def test_diversify_makes_room_for_another_type_in_the_first_five():
+    guides = [_hit(f"g{i}", "service_guide", 1.0 - i / 10) for i in range(6)]
+    law = _hit("law", "law", 0.1)
+    reordered = [h.doc.doc_id for h in diversify(guides + [law])]
+    assert reordered[:3] == ["g0", "g1", "g2"]  # the best stay first
+    assert "law" in reordered[:5] and reordered[3:5] == ["law", "g3"]
+    assert sorted(reordered) == sorted(h.doc.doc_id for h in guides + [law])  # nothing is lost
+
+
+def test_diversify_leaves_a_single_type_in_order():
+    guides = [_hit(f"g{i}", "service_guide", 1.0 - i / 10) for i in range(7)]
+    assert [h.doc.doc_id for h in diversify(guides)] == [f"g{i}" for i in range(7)]

@@ -1,0 +1,52 @@
+from zhengwu.retrieval.langchain import ZhengwuRetriever
+from zhengwu.retrieval.retriever import Filters, Retriever
+
+
+def test_named_item_ranks_first(fixture_index):
+    hits = Retriever(fixture_index).retrieve("实验动物生产许可需要什么材料", k=5)
+    assert hits[0].doc.title == "实验动物生产许可(新申请)"
+    assert hits[0].title == 1.0
+
+
+def test_region_filter_excludes_other_regions(fixture_index):
+    hits = Retriever(fixture_index).retrieve("弩的运输审批", Filters(regions=("广东省", "全国")), k=10)
+    assert hits and all(h.doc.region in ("广东省", "全国") for h in hits)
+
+
+def test_doc_type_filter(fixture_index):
+    hits = Retriever(fixture_index).retrieve("居民身份证", Filters(doc_types=("law",)), k=10)
+    assert hits and all(h.doc.doc_type == "law" for h in hits)
+
+
+def test_the_first_five_results_show_the_law_behind_a_guide_question(fixture_index):
+    """The fixture corpus has five guides: a guide question still sees a law among its first five results
+    (the fusion formula and diversify themselves: unit/retrieval/test_fusion.py)."""
+    hits = Retriever(fixture_index).retrieve("弩的运输审批", k=10)
+    assert hits[0].doc.title == "弩的运输审批"
+    assert {h.doc.doc_type for h in hits[:5]} >= {"service_guide", "law"}
+
+
+def test_a_vector_store_outage_is_reported_and_answered_from_bm25(fixture_index, monkeypatch):
+    """The dense leg failing costs recall, not the answer; the health callback hears of every failed query and
+    once of the recovery."""
+    health = []
+    retriever = Retriever(fixture_index, on_dense_health=health.append)
+    real_query = fixture_index.dense.query
+
+    def down(*_args, **_kwargs):
+        raise ConnectionError("chroma down")
+
+    monkeypatch.setattr(fixture_index.dense, "query", down)
+    assert retriever.retrieve("实验动物生产许可需要什么材料", k=3)[0].doc.title == "实验动物生产许可(新申请)"
+    retriever.retrieve("弩的运输审批", k=3)
+    monkeypatch.setattr(fixture_index.dense, "query", real_query)
+    retriever.retrieve("弩的运输审批", k=3)
+    assert health == [False, False, True]
+
+
+def test_langchain_retriever_returns_cited_documents(assistant):
+    retriever = ZhengwuRetriever(retriever=assistant.retriever, k=3)
+    docs = retriever.invoke("居民身份证的有效期")
+    assert docs and docs[0].metadata["title"] == "中华人民共和国居民身份证法"
+    assert docs[0].metadata["source_url"].startswith("http")
+    assert "有效期" in docs[0].page_content
