@@ -71,7 +71,7 @@ def _date(value: Any) -> date | None:
 
 class Personaliser:
     def __init__(self, life_events, store: ChunkStore, docs: Callable[[], dict[str, DocMeta]],
-                 tag_queries: dict[str, list[str]] | None = None, hotline: str = "12345") -> None:
+                 tag_queries: dict[str, list[str]] | None = None, *, hotline: str) -> None:
         self.life_events = life_events
         self.hotline = hotline
         self.store = store
@@ -250,7 +250,7 @@ def _same_material(a: str, b: str) -> bool:
     return len(min(x, y, key=len)) >= 3 and (x in y or y in x)
 
 
-def load_personaliser(corpus_dir: Path, store: ChunkStore, docs, hotline: str = "12345") -> Personaliser:
+def load_personaliser(corpus_dir: Path, store: ChunkStore, docs, hotline: str) -> Personaliser:
     """The personaliser over the corpus's data files (a corpus without them still answers status questions)."""
     from zhengwu.personal.life_events import LifeEvents, load_life_events
 

@@ -6,11 +6,12 @@ import json
 import re
 from typing import Any
 
+from zhengwu.chinese import FULL_STOPS
 from zhengwu.documents.document import DOC_TYPES, NATIONAL, STATUSES, Document, LoadError
 from zhengwu.documents.loaders._common import LoadFailure, check_choice, clean_line, clean_text, decode_text
 
 _TITLE_CHARS = 30
-_SENTENCE_END = re.compile(r"[。！？\n]")
+_SENTENCE_END = re.compile(rf"[{FULL_STOPS}\n]")  # the title is the first full sentence (or line)
 # Metadata keys that become Document fields, with their defaults; all other keys go to ``extra``.
 _FIELD_DEFAULTS = {
     "doc_type": "faq",
