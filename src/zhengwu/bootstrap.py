@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
@@ -27,9 +28,13 @@ from zhengwu.answering.seams import Personaliser
 from zhengwu.answering.sessions import SessionStore
 from zhengwu.config import Settings
 from zhengwu.documents.loaders import load_paths
+from zhengwu.documents.screen import strip_instructions
 from zhengwu.errors import OperatorError
 from zhengwu.index import Index, IngestReport
+from zhengwu.index.chunking import chunk_document, embed_text
+from zhengwu.index.embeddings import EmbeddingCache, embed_with_cache, make_embedder
 from zhengwu.index.index import ProgressFactory, no_progress
+from zhengwu.index.vector_pack import pack_path, write_pack
 from zhengwu.ops.observability import DEPENDENCY_UP
 from zhengwu.personal import DbSessionStore, PeopleStore, load_personaliser, open_people_store
 from zhengwu.review import CuratedAnswers, ReviewStore
@@ -103,6 +108,49 @@ def reindex(index: Index, settings: Settings) -> IngestReport:
     """Re-ingest the configured corpus folder into a running index (incremental)."""
     loaded = load_paths([settings.corpus_dir], root=settings.corpus_dir)
     return index.ingest(loaded.documents, str(settings.corpus_dir.resolve()), errors=loaded.errors)
+
+
+@dataclass(frozen=True)
+class PackReport:
+    path: Path
+    vectors: int
+    embedded: int
+    size: int
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"{self.path}: {self.vectors} vectors ({self.embedded} embedded now, the rest from the embedding "
+                f"cache), {self.size / 1e6:.1f} MB, {self.seconds:.0f}s")
+
+
+def build_vector_pack(
+    settings: Settings, paths: Sequence[Path], out_dir: Path, *, progress: ProgressFactory = no_progress,
+    batch_size: int = 64,
+) -> PackReport:
+    """Embed every chunk of ``paths`` that gets a vector and write the pack for the configured embedder.
+
+    Vectors go through the embedding cache batch by batch, so an interrupted run resumes where it stopped;
+    the pack file itself is replaced only at the end, atomically."""
+    started = time.perf_counter()
+    embedder = make_embedder(settings.embedder, settings.embedding_model, settings.embed_max_chars,
+                             settings.embed_threads)
+    texts: list[str] = []
+    for path in paths:
+        loaded = load_paths([path], root=path if path.is_dir() else path.parent)
+        for doc in loaded.documents:
+            body, _ = strip_instructions(doc.body)
+            chunks = chunk_document(replace(doc, body=body), dense_scope=settings.dense_scope)
+            texts.extend(embed_text(c, settings.embed_max_chars) for c in chunks if c.embed)
+    texts = list(dict.fromkeys(texts))
+    cache = EmbeddingCache(settings.cache_path)
+    try:
+        vectors, embedded = embed_with_cache(embedder, cache, texts, batch_size=batch_size,
+                                             progress=progress("向量 embedding", len(texts)))
+    finally:
+        cache.close()
+    target = pack_path(out_dir, embedder.name)
+    size = write_pack(target, embedder.name, texts, vectors)
+    return PackReport(target, len(texts), embedded, size, time.perf_counter() - started)
 
 
 def _dense_health(ok: bool) -> None:

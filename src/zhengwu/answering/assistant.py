@@ -33,6 +33,7 @@ from zhengwu.config import Settings
 from zhengwu.documents import NATIONAL
 from zhengwu.index import Index
 from zhengwu.index.store import DocMeta
+from zhengwu.retrieval.fusion import fusion_for
 from zhengwu.retrieval.query import analyse, canonical_region
 from zhengwu.retrieval.retriever import DocHit, Filters, Reranker, Retriever
 
@@ -58,8 +59,10 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.index = index
-        self.retriever = Retriever(index, dense_weight=settings.dense_weight, reranker=reranker,
-                                   on_dense_health=on_dense_health)
+        self.retriever = Retriever(
+            index, fusion=fusion_for(settings.fusion, settings.fusion_model, settings.dense_weight),
+            reranker=reranker, on_dense_health=on_dense_health,
+        )
         self.sessions: SessionStore = sessions or MemorySessionStore()
         self.turns = turns  # conversation turns are logged there (masked)
         self.curated = curated

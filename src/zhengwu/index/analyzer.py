@@ -3,12 +3,17 @@ stopwords. (Normalisation and sentences: ``zhengwu.chinese``.)
 
 Documents and questions go through the same ``Analyzer``, so a colloquial word in a question (社保) meets the
 official word in a document (社会保险) as the same token.
+
+Beyond those one-word synonyms, ``colloquial.txt`` maps how citizens put things to the words the texts use
+(酒驾 → 饮酒后驾驶; 被狗咬 → 饲养的动物): a question is searched a second time with those official words
+(``expansion_tokens``), at a lower weight, so an expansion can help a question but never replace it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -21,6 +26,9 @@ from zhengwu.chinese import is_punctuation, normalize
 jieba.setLogLevel(logging.WARNING)
 
 _RESOURCES = resources.files("zhengwu") / "resources"
+# Colloquial terms this short are matched only as whole jieba words (they are added to the dictionary):
+# as substrings, 离婚 would fire inside 离婚冷静期 and 狗 inside 狗肉.
+SHORT_TERM = 3
 
 
 def _resource_lines(name: str) -> list[str]:
@@ -46,6 +54,10 @@ class Analyzer:
                     for term in terms:
                         self.canonical[normalize(term)] = normalize(terms[0])
         self.stopwords = frozenset(w for line in _resource_lines("stopwords.txt") for w in line.split())
+        self.colloquial = load_colloquial(_resource_lines("colloquial.txt") if (_RESOURCES / "colloquial.txt").is_file()
+                                          else [])
+        long_terms = sorted((t for t in self.colloquial if len(t) > SHORT_TERM), key=len, reverse=True)
+        self._long_colloquial = re.compile("|".join(map(re.escape, long_terms))) if long_terms else None
         self._initialised = False
 
     @cached_property
@@ -53,6 +65,7 @@ class Analyzer:
         """Changes when the dictionary, synonyms or stopwords change: stored tokens are then out of date."""
         blob = "\n".join(
             [(_RESOURCES / n).read_text(encoding="utf-8") for n in ("gov_userdict.txt", "synonyms.txt", "stopwords.txt")]
+            + sorted(t for t in self.colloquial if len(t) <= SHORT_TERM)
             + [f"{k}={v}" for k, v in sorted(self.canonical.items())]
         )
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
@@ -71,6 +84,9 @@ class Analyzer:
                 self._tokenizer.add_word(parts[0], freq)
             for term in self.canonical:
                 if len(term) > 1:
+                    self._tokenizer.add_word(term, 20000)
+            for term in self.colloquial:
+                if 1 < len(term) <= SHORT_TERM and term not in self.canonical:
                     self._tokenizer.add_word(term, 20000)
             self._initialised = True
 
@@ -105,6 +121,30 @@ class Analyzer:
     def _context_tokens(self, context: str) -> tuple[str, ...]:
         return tuple(self.tokens(context))
 
+    def official_terms(self, text: str) -> list[str]:
+        """The official words for the colloquial terms in ``text`` (酒驾 → 饮酒后驾驶), in order, no repeats."""
+        if not self.colloquial:
+            return []
+        normalized = normalize(text)
+        found: list[str] = []
+        if self._long_colloquial is not None:
+            found += [m.group(0) for m in self._long_colloquial.finditer(normalized)]
+        found += [w for w in self.plain_words(normalized) if len(w) <= SHORT_TERM and w in self.colloquial]
+        out: list[str] = []
+        for term in found:
+            for official in self.colloquial[term]:
+                if official not in out and official not in normalized:
+                    out.append(official)
+        return out
+
+    def expansion_tokens(self, text: str) -> list[str]:
+        """Retrieval tokens of the official words for ``text``, minus the tokens the text already has."""
+        official = self.official_terms(text)
+        if not official:
+            return []
+        own = set(self.tokens(text))
+        return [t for t in dict.fromkeys(self.tokens(" ".join(official))) if t not in own]
+
     def content_terms(self, text: str) -> set[str]:
         """The distinct meaningful words of a question (precise mode, so no fragments such as 京市 of 北京市):
         what evidence must mention to count as relevant."""
@@ -116,6 +156,22 @@ class Analyzer:
                 continue
             out.add(self.canonical.get(word, word))
         return out
+
+
+def load_colloquial(lines: list[str]) -> dict[str, tuple[str, ...]]:
+    """``colloquial … => official … # provenance`` lines → colloquial term → official terms. A term in several
+    groups gets the union of their official words."""
+    table: dict[str, tuple[str, ...]] = {}
+    for line in lines:
+        left, arrow, right = line.split("#", 1)[0].partition("=>")
+        if not arrow:
+            continue
+        official = tuple(normalize(t) for t in right.split())
+        for term in left.split():
+            term = normalize(term)
+            if term and official:
+                table[term] = tuple(dict.fromkeys(table.get(term, ()) + official))
+    return table
 
 
 @lru_cache(maxsize=1)

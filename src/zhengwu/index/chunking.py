@@ -75,6 +75,9 @@ def chunk_document(doc: Document, *, dense_scope: str = "auto") -> list[Chunk]:
         chunks = _chunk_generic(doc)
     if dense_scope == "all":
         chunks = [_with(c, embed=True) for c in chunks]
+    elif dense_scope == "cards":
+        # The old, cheaper layout: laws reached by meaning only through their card (articles by BM25 alone).
+        chunks = [_with(c, embed=False) if c.kind == "article" else c for c in chunks]
     return chunks
 
 
@@ -214,6 +217,8 @@ def _chunk_law(doc: Document) -> list[Chunk]:
                 section=label,
                 text=text,
                 kind="article",
+                # Every article gets a vector: citizens rarely use a law's own words, BM25 alone misses them.
+                embed=True,
                 context=f"{context} {where}".strip(),
             )
         )
@@ -247,7 +252,7 @@ def _chunk_law(doc: Document) -> list[Chunk]:
         for n, piece in enumerate(_split_long(text)):
             chunks.append(
                 Chunk(make_chunk_id(doc.doc_id, f"preamble-{n}"), doc.doc_id, len(chunks), "序言", piece, "text",
-                      context=context)
+                      embed=True, context=context)
             )
     # The title and the purpose clause (第一条 为了……制定本法) say what a law is about; bounded for speed.
     first = re.sub(r"^第[^条]{1,8}条\s*", "", chunks[0].text) if chunks else ""

@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from zhengwu.errors import OperatorError
+from zhengwu.index.vector_pack import VectorPack
 
 Progress = Callable[[int], None]
 
@@ -167,8 +168,10 @@ def embed_with_cache(
     *,
     batch_size: int = 64,
     progress: Progress | None = None,
+    pack: VectorPack | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts`` (cache first); returns (matrix, number newly embedded).
+    """Vectors for ``texts``: the cache first, then the shipped vector pack, then the embedder; returns
+    (matrix, number newly embedded).
 
     Each batch is written to the cache as soon as it is embedded, so an interrupted run keeps its work.
     """
@@ -179,6 +182,12 @@ def embed_with_cache(
     for i, k in enumerate(keys):
         if k in cached:
             out[i] = cached[k]
+    if pack is not None and missing:
+        found, vectors = pack.find([texts[i] for i in missing])
+        rows = [missing[j] for j in found]
+        out[rows] = vectors
+        packed = set(rows)
+        missing = [i for i in missing if i not in packed]
     if progress and len(texts) - len(missing):
         progress(len(texts) - len(missing))
     for start in range(0, len(missing), batch_size):

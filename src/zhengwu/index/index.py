@@ -23,6 +23,7 @@ from zhengwu.index.dense import DenseIndex
 from zhengwu.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
 from zhengwu.index.sparse import SparseIndex
 from zhengwu.index.store import ChunkStore, DocMeta, StoredChunk
+from zhengwu.index.vector_pack import VectorPack, pack_path
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 BATCH_DOCS = 100
@@ -66,6 +67,7 @@ class Index:
         self._sparse: SparseIndex | None = None
         self._docs: dict[str, DocMeta] | None = None
         self._regions: frozenset[str] | None = None
+        self._pack: VectorPack | None | bool = False  # False: not looked for yet
         # Bumped whenever documents or the BM25 index change: caches built on them (the retriever's filter
         # masks) compare it instead of guessing from sizes.
         self.version = 0
@@ -151,7 +153,15 @@ class Index:
 
     def _embed(self, prepared: list[_Prepared]) -> tuple[np.ndarray, int]:
         texts = [embed_text(c, self.settings.embed_max_chars) for _, chunks, _ in prepared for c in chunks if c.embed]
-        return embed_with_cache(self.embedder, self.cache, texts)
+        return embed_with_cache(self.embedder, self.cache, texts, pack=self.pack)
+
+    @property
+    def pack(self) -> VectorPack | None:
+        """The shipped vectors of this embedder (read on first need: a warm index never loads them)."""
+        if self._pack is False:
+            self._pack = VectorPack.load(pack_path(self.settings.vector_pack_dir, self.embedder.name),
+                                         self.embedder.name, self.embedder.dim)
+        return self._pack if isinstance(self._pack, VectorPack) else None
 
     def _write(self, prepared: list[_Prepared], vectors: np.ndarray, source: str) -> int:
         """Store one batch of new or changed documents; returns the number of chunks written."""
@@ -182,7 +192,8 @@ class Index:
         stored = self.store.get_chunks(missing)
         chunks = [_as_chunk(stored[cid]) for cid in missing if cid in stored]
         texts = [embed_text(c, self.settings.embed_max_chars) for c in chunks]
-        vectors, _ = embed_with_cache(self.embedder, self.cache, texts, progress=progress("补全向量 embedding", len(texts)))
+        vectors, _ = embed_with_cache(self.embedder, self.cache, texts, pack=self.pack,
+                                      progress=progress("补全向量 embedding", len(texts)))
         self.dense.upsert(
             [c.chunk_id for c in chunks], vectors, [_chroma_meta(docs[c.doc_id], c) for c in chunks]
         )

@@ -138,6 +138,21 @@ class ChunkStore:
                     out[row[0]] = StoredChunk(*row)
         return out
 
+    def fields_of(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The guide fields each document states (a field whose text is only "无" or empty does not count)."""
+        out: dict[str, set[str]] = {d: set() for d in doc_ids}
+        with self._lock:
+            for start in range(0, len(doc_ids), 500):
+                batch = list(doc_ids[start : start + 500])
+                marks = ",".join("?" * len(batch))
+                for doc_id, key, text in self._db.execute(
+                    f"SELECT doc_id, field, text FROM chunks WHERE kind = 'field' AND field != '' "
+                    f"AND doc_id IN ({marks})", batch,
+                ):
+                    if text.strip().strip("-：: ").strip() not in ("", "无", "暂无", "—"):
+                        out[doc_id].add(key)
+        return out
+
     def chunks_of(self, doc_id: str) -> list[StoredChunk]:
         with self._lock:
             rows = self._db.execute(

@@ -207,12 +207,14 @@ def compare_legs(assistant: Assistant, questions: list[Question]) -> dict[str, d
 
     Shows on the same run whether fusion beats each leg; no answer composition, no refusals.
     """
+    from zhengwu.retrieval.fusion import FusionWeights, HandFusion
     from zhengwu.retrieval.retriever import Retriever
 
     index = assistant.index
     legs = {
-        "bm25": Retriever(index, dense_weight=0.0, card_weight=0.0, title_weight=0.0, region_bonus=0.0),
-        "dense": Retriever(index, dense_weight=1.0, card_weight=1.0, title_weight=0.0, region_bonus=0.0),
+        "bm25": Retriever(index, fusion=HandFusion(FusionWeights(dense=0.0, card=0.0, title=0.0, region_bonus=0.0)),
+                          dense=False),
+        "dense": Retriever(index, fusion=HandFusion(FusionWeights(dense=1.0, card=1.0, title=0.0, region_bonus=0.0))),
         "hybrid": assistant.retriever,
     }
     titles = {d.doc_id: d.title for d in index.documents().values()}

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Literal
 
 from zhengwu.chinese import normalize
 from zhengwu.documents.document import NATIONAL
@@ -191,3 +192,31 @@ def analyse(question: str) -> Analysis:
         out_of_scope=bool(OUT_OF_SCOPE.search(text)) or bool(INJECTION.search(text)),
         personal_lookup=bool(PERSONAL_LOOKUP.search(text)) and not HOW_TO.search(text),
     )
+
+
+# What a question is after. Procedure questions (materials, place, phone, time limit, how to apply) are answered
+# by service guides; entitlements, durations, amounts, penalties and disputes by law articles; both when mixed.
+Intent = Literal["procedure", "legal", "mixed", "none"]
+PROCEDURE_FIELDS = frozenset({"phone", "materials", "location", "visits", "online", "department", "process", "fee",
+                              "objects"})
+PROCEDURE = re.compile(
+    r"办理|怎么办(?!法)(?=[证照卡])|申请|申领|手续|办证|补办|换领|换证|领取.{0,4}证|登记|备案|注册|开户|年检|年审|窗口|预约"
+    r"|网上办|在哪办|去哪办|哪里办|怎么交|怎么缴|怎么查|怎么开|开具|证明|审批|许可证|执照|签注|通行证"
+)
+LEGAL = re.compile(
+    r"赔偿|赔钱|不赔|索赔|赔多少|处罚|罚款|罚多少|扣分|坐牢|判刑|判几年|拘留|吊销|违法|合法|犯法|犯罪|违规|侵权|权利|权益|义务"
+    r"|责任|有权|要求.{0,4}(赔|补|退|支付)|(怎么办|咋办|怎么处理)[？?。!！]*$|不给|不发|不还|不退|不让|拖欠|欠我|克扣|辞退|开除|裁员"
+    r"|纠纷|起诉|告他|告它|打官司|仲裁|维权|补偿|经济补偿|算不算|属不属于|是否|合不合法|能不能|可不可以|可以不|有没有规定"
+    r"|法律规定|怎么规定|多少年|几年|几个月|几天|多少天|多久|多少钱|多少倍|几倍|多大|几岁|工资|加班|产假|婚假|病假|年假|离婚|继承|遗产"
+    r"|抚养|赡养|彩礼|被打|被骗|被狗|被咬|撞了|打人|骂人|骚扰|偷|抢"
+)
+
+
+def intent_of(text: str, fields: list[str] | None = None) -> Intent:
+    """The intent of a (normalised) question, from its wording and the guide fields it asks for."""
+    asked = detect_fields(text) if fields is None else fields
+    procedure = bool(PROCEDURE.search(text)) or any(f in PROCEDURE_FIELDS for f in asked)
+    legal = bool(LEGAL.search(text))
+    if procedure and legal:
+        return "mixed"
+    return "procedure" if procedure else "legal" if legal else "none"

@@ -1,9 +1,10 @@
-"""Stage 4: hybrid retrieval. BM25 over jieba tokens + dense e5 vectors in Chroma, fused at document level.
+"""Stage 4: hybrid retrieval. BM25 over jieba tokens (plus a colloquial expansion) and dense e5 vectors in
+Chroma, fused at document level.
 
 Scores are fused per document, not per chunk, because a document is what a citizen is pointed to: the dense leg
-sees one bounded card per guide or law, the sparse leg sees every field and article. A title that the question
-names outright is the strongest signal of all for service guides, so it is a third, explicit feature. How
-the three are weighed is ``fusion``.
+sees every law article, policy passage and one card per guide; the sparse leg sees every field and article.
+``candidates`` gathers what both legs found and turns it into ``features``; ``fusion`` weighs them (a learned
+linear model by default, docs/retrieval.md); ``chunk_order`` decides which of a document's passages are quoted.
 """
 
 from __future__ import annotations
@@ -20,10 +21,18 @@ from zhengwu.chinese import normalize
 from zhengwu.index import Index
 from zhengwu.index.chunking import doc_id_of, is_card
 from zhengwu.index.store import DocMeta
-from zhengwu.retrieval.fusion import FusionWeights, fused_score, min_max, title_match
+from zhengwu.documents.guide_fields import KEY_OF_HEADING
+from zhengwu.retrieval.features import Features, Signals, features_of
+from zhengwu.retrieval.fusion import Fusion, fusion_for, title_match
+from zhengwu.retrieval.query import detect_fields, intent_of
 
 SPARSE_CANDIDATES = 300
-DENSE_CANDIDATES = 60
+# Every law article has a vector: the nearest 200 reach far enough down for a question in other words.
+DENSE_CANDIDATES = 200
+EXPANSION_WEIGHT = 0.7  # a chunk's expansion BM25 counts this much towards which of its chunks is quoted
+CHUNK_DENSE_SHARE = 0.5
+CHUNK_DENSE_SPAN = 0.08
+SECTION_FIELDS = frozenset(KEY_OF_HEADING.values())  # fields a guide states in a section of its own
 
 log = logging.getLogger("zhengwu.retriever")
 
@@ -43,8 +52,10 @@ class DocHit:
     dense: float = 0.0  # best cosine of the document's content vectors
     card: float = 0.0  # cosine of the document's summary card (guides, laws)
     sparse: float = 0.0  # best BM25 score of its chunks
+    expansion: float = 0.0  # best BM25 score of the colloquial expansion
     title: float = 0.0  # how much of the title the question names
-    chunks: list[tuple[str, float]] = field(default_factory=list)  # (chunk_id, bm25) best first
+    chunks: list[tuple[str, float]] = field(default_factory=list)  # (chunk_id, score in [0, 1]) best first
+    features: Features = field(default_factory=dict)
 
 
 class Reranker(Protocol):
@@ -59,12 +70,14 @@ class Retriever:
         self,
         index: Index,
         *,
-        dense_weight: float = 0.6,
+        fusion: Fusion | None = None,
+        dense: bool = True,
         reranker: Reranker | None = None,
         on_dense_health: Callable[[bool], None] | None = None,
     ):
         self.index = index
-        self.weights = FusionWeights(dense=dense_weight)
+        self.fusion: Fusion = fusion or fusion_for("learned", None, 0.65)
+        self.use_dense = dense
         self._dense_ok = True
         self.reranker = reranker
         # Told when the vector store stops or starts answering (the service sets a readiness metric).
@@ -105,10 +118,25 @@ class Retriever:
         )
 
     def retrieve(self, question: str, filters: Filters = Filters(), k: int = 10) -> list[DocHit]:
+        hits = self.candidates(question, filters)
+        if not hits:
+            return []
+        ranked = self.rank(hits)
+        if self.reranker is not None:
+            ranked = self.reranker.rerank(question, ranked, self.index)
+        return diversify(prefer_region_among_namesakes(ranked, filters.prefer_region))[:k]
+
+    def rank(self, hits: list[DocHit]) -> list[DocHit]:
+        for h in hits:
+            h.score = self.fusion.score(h.features)
+        return sorted(hits, key=lambda h: (-h.score, h.doc.doc_id))
+
+    def candidates(self, question: str, filters: Filters = Filters()) -> list[DocHit]:
+        """Every document either leg found for the question, with its features (not yet scored)."""
         docs = self.index.documents()
         if not docs:
             return []
-        tokens = self.index.analyzer.tokens(question)
+        analyzer = self.index.analyzer
         hits: dict[str, DocHit] = {}
 
         def hit(doc_id: str) -> DocHit | None:
@@ -118,16 +146,27 @@ class Retriever:
                 hits[doc_id] = DocHit(doc=docs[doc_id])
             return hits[doc_id]
 
-        per_doc: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for chunk_id, score in self.index.sparse.top(tokens, SPARSE_CANDIDATES, self._mask(filters)):
-            per_doc[doc_id_of(chunk_id)].append((chunk_id, score))
-        for doc_id, chunk_scores in per_doc.items():
+        mask = self._mask(filters)
+        sparse_chunks: dict[str, dict[str, float]] = defaultdict(dict)
+        for chunk_id, score in self.index.sparse.top(analyzer.tokens(question), SPARSE_CANDIDATES, mask):
+            sparse_chunks[doc_id_of(chunk_id)][chunk_id] = score
+        for doc_id, scores in sparse_chunks.items():
             h = hit(doc_id)
             if h:
-                h.chunks = chunk_scores
-                h.sparse = chunk_scores[0][1]
+                h.sparse = max(scores.values())
+        # The colloquial expansion is a second, separate query: its words can lift a document the question's own
+        # words missed, but they never change the BM25 scores of the question itself.
+        expansion = analyzer.expansion_tokens(question)
+        if expansion:
+            for chunk_id, score in self.index.sparse.top(expansion, SPARSE_CANDIDATES // 2, mask):
+                h = hit(doc_id_of(chunk_id))
+                if h:
+                    h.expansion = max(h.expansion, score)
+                    own = sparse_chunks[h.doc.doc_id]
+                    own[chunk_id] = own.get(chunk_id, 0.0) + EXPANSION_WEIGHT * score
 
-        if self.weights.dense > 0:
+        dense_chunks: dict[str, dict[str, float]] = defaultdict(dict)
+        if self.use_dense:
             vector = self.index.embedder.embed_query(question)
             # Filtered in Python, not with a Chroma `where`: on a few thousand vectors a metadata filter costs
             # Chroma ~14 ms against ~2 ms for a plain query, and DocMeta already knows region, type and status.
@@ -143,14 +182,31 @@ class Retriever:
                     h.card = max(h.card, cosine)
                 else:
                     h.dense = max(h.dense, cosine)
-
+                    dense_chunks[doc_id][chunk_id] = cosine
         if not hits:
             return []
-        self._fuse(question, list(hits.values()), filters)
-        ranked = sorted(hits.values(), key=lambda h: (-h.score, h.doc.doc_id))
-        if self.reranker is not None:
-            ranked = self.reranker.rerank(question, ranked, self.index)
-        return diversify(ranked)[:k]
+        for doc_id, h in hits.items():
+            h.chunks = chunk_order(sparse_chunks.get(doc_id, {}), dense_chunks.get(doc_id, {}))
+        self._featurise(question, list(hits.values()), filters)
+        return list(hits.values())
+
+    def _featurise(self, question: str, hits: list[DocHit], filters: Filters) -> None:
+        normalized = normalize(question)
+        fields = [f for f in detect_fields(normalized) if f in SECTION_FIELDS]
+        intent = intent_of(normalized)
+        stated = self.index.store.fields_of([h.doc.doc_id for h in hits if h.doc.doc_type == "service_guide"]) \
+            if fields else {}
+        signals = []
+        for h in hits:
+            if h.doc.doc_type != "faq":
+                h.title = title_match(question, h.doc.title, h.doc.extra.get("item_name", ""), _normalized=normalized)
+            signals.append(Signals(
+                doc_type=h.doc.doc_type, sparse=h.sparse, expansion=h.expansion, dense=h.dense, card=h.card,
+                title=h.title, preferred_region=bool(filters.prefer_region and h.doc.region == filters.prefer_region),
+                lacks_field=h.doc.doc_id in stated and fields[0] not in stated[h.doc.doc_id],
+            ))
+        for h, features in zip(hits, features_of(signals, intent), strict=True):
+            h.features = features
 
     def _dense(self, vector, n: int) -> list[tuple[str, float]]:
         """The dense leg, or nothing while the vector store is unreachable: answers then come from BM25 alone
@@ -171,18 +227,39 @@ class Retriever:
                 self._on_dense_health(True)
         return found
 
-    def _fuse(self, question: str, hits: list[DocHit], filters: Filters) -> None:
-        top_sparse = max(h.sparse for h in hits) or 1.0
-        normalized = normalize(question)
-        dense_n = min_max([h.dense for h in hits])
-        card_n = min_max([h.card for h in hits])
-        for h, d, c in zip(hits, dense_n, card_n, strict=True):
-            if h.doc.doc_type != "faq":
-                h.title = title_match(question, h.doc.title, h.doc.extra.get("item_name", ""), _normalized=normalized)
-            h.score = fused_score(
-                self.weights, dense=d if h.dense > 0 else None, card=c, sparse=h.sparse / top_sparse, title=h.title,
-                preferred_region=bool(filters.prefer_region and h.doc.region == filters.prefer_region),
-            )
+
+def chunk_order(sparse: dict[str, float], dense: dict[str, float]) -> list[tuple[str, float]]:
+    """A document's chunks, best first, scored in [0, 1]: the BM25 share of its best chunk mixed with how close
+    each chunk's cosine comes to its best one (within ``CHUNK_DENSE_SPAN``). Articles found by meaning alone
+    take part, so the article that answers is quoted even when it shares no word with the question."""
+    best_sparse = max(sparse.values(), default=0.0) or 1.0
+    best_dense = max(dense.values(), default=0.0)
+    share = CHUNK_DENSE_SHARE if sparse and dense else (1.0 if dense else 0.0)
+    scored = {}
+    for chunk_id in set(sparse) | set(dense):
+        closeness = 0.0
+        if chunk_id in dense:
+            closeness = max(0.0, 1.0 - (best_dense - dense[chunk_id]) / CHUNK_DENSE_SPAN)
+        scored[chunk_id] = (1 - share) * sparse.get(chunk_id, 0.0) / best_sparse + share * closeness
+    return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def prefer_region_among_namesakes(ranked: list[DocHit], region: str | None) -> list[DocHit]:
+    """Among documents of the same title, the asker's region first (a 广州市 guide before the 深圳市 guide of
+    the same item), without moving them against documents of other titles."""
+    if not region:
+        return ranked
+    slots: dict[str, list[int]] = defaultdict(list)
+    for i, h in enumerate(ranked):
+        slots[h.doc.title].append(i)
+    out = list(ranked)
+    for positions in slots.values():
+        if len(positions) < 2:
+            continue
+        group = sorted((ranked[i] for i in positions), key=lambda h: h.doc.region != region)
+        for i, h in zip(positions, group, strict=True):
+            out[i] = h
+    return out
 
 
 def diversify(ranked: list[DocHit], window: int = 5, per_type: int = 3) -> list[DocHit]:
