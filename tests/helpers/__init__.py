@@ -56,7 +56,7 @@ def serving(app) -> Iterator[str]:
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    return Settings(data_dir=data_dir, corpus_dir=FIXTURE_CORPUS, **overrides)
+    return Settings(data_dir=data_dir, **({"corpus_dir": FIXTURE_CORPUS} | overrides))
 
 
 def build_index(settings: Settings, corpus: Path = FIXTURE_CORPUS) -> Index:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import build_index, make_assistant, make_settings
-from helpers.models import ST_MODEL_DIR
+from helpers.models import ST_MODEL_DIR, CountingEmbedder
 
 from zhengwu.index.embeddings import (
     EmbedderUnavailable,
@@ -33,25 +33,6 @@ PHONES = ("020-83110470", "020-12345")
 
 
 
-
-
-class CountingEmbedder:
-    """Wraps a real embedder and counts the passages it is asked to embed."""
-
-    def __init__(self, inner, name: str | None = None) -> None:
-        self.inner = inner
-        self.name = name or inner.name
-        self.dim = inner.dim
-        self.passages = 0
-        self.calls = 0
-
-    def embed_passages(self, texts):
-        self.calls += 1
-        self.passages += len(texts)
-        return self.inner.embed_passages(texts)
-
-    def embed_query(self, text):
-        return self.inner.embed_query(text)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:

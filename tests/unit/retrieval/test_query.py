@@ -54,3 +54,20 @@ def test_a_place_must_start_a_word():
 def test_how_to_look_up_ones_own_data_is_a_service_question():
     assert not analyse("如何查询医保个人账户余额？").personal_lookup
     assert analyse("帮我查一下我的公积金余额").personal_lookup
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("办居住证要带什么材料？", "procedure"),
+    ("营业执照在哪里办理", "procedure"),
+    ("酒驾会被怎么处罚？", "legal"),
+    ("公司拖欠工资三个月了怎么办", "legal"),
+    ("被狗咬了对方不赔偿怎么办？", "legal"),
+    ("产假有多少天", "legal"),
+    ("离婚了怎么办理户口迁移", "mixed"),
+    ("你好", "none"),
+])
+def test_intent_of_a_question(question, intent):
+    from zhengwu.chinese import normalize
+    from zhengwu.retrieval.query import intent_of
+
+    assert intent_of(normalize(question)) == intent

@@ -1,0 +1,187 @@
+"""Fitting the learned fusion (``retrieval.fusion.LinearFusion``) from questions with known answering documents.
+
+Pairwise logistic regression: for each question, every answering document among the candidates should score
+above every other candidate; the loss is log(1 + exp(−w·(x_gold − x_other))) over the ``NEGATIVES`` strongest
+other candidates, with an L2 penalty, minimised with L-BFGS. Each set of questions (natural, laws, guides …)
+weighs by the square root of its size, so 400 guide questions that are already answered do not drown 41 law
+questions that are not.
+
+Only out-of-fold numbers are reported (``cross_validate``): every question is ranked by weights fitted without
+it. The weights that ship are then fitted on all questions.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+from zhengwu.answering.assistant import Assistant
+from zhengwu.answering.guards import clean_question
+from zhengwu.answering.scope import region_filters
+from zhengwu.quality.evaluation import Question, _user_of, gold_ranks
+from zhengwu.retrieval.features import FEATURES
+from zhengwu.retrieval.fusion import Fusion, HandFusion, LinearFusion
+from zhengwu.retrieval.query import analyse
+
+NEGATIVES = 60
+L2 = 0.05
+
+
+@dataclass
+class Example:
+    """One question's candidates as a feature matrix, with which rows answer it."""
+
+    qid: str
+    group: str
+    doc_ids: list[str]
+    features: np.ndarray  # [candidates, len(FEATURES)]
+    relevant: np.ndarray  # bool [candidates]
+    baseline: list[dict[str, float]]  # the feature dicts, for fusions that are not linear (HandFusion)
+
+
+def collect(assistant: Assistant, questions: Sequence[Question], group: str,
+            progress: Callable[[int], None] | None = None) -> list[Example]:
+    """Candidates and features of each question with answering documents, filtered as ``Assistant.ask`` does."""
+    titles = {d.doc_id: d.title for d in assistant.index.documents().values()}
+    covered = assistant.index.regions()
+    out = []
+    for q in questions:
+        if progress:
+            progress(1)
+        if not q.has_gold_docs:
+            continue
+        cleaned = clean_question(q.question)
+        user = _user_of(q.profile)
+        filters, _ = region_filters(analyse(cleaned), user.region if user else None, covered)
+        hits = assistant.retriever.candidates(cleaned, filters)
+        ids = [h.doc.doc_id for h in hits]
+        relevant = np.zeros(len(hits), dtype=bool)
+        relevant[gold_ranks(q, ids, titles)] = True
+        matrix = np.array([[h.features.get(f, 0.0) for f in FEATURES] for h in hits], dtype=np.float64)
+        out.append(Example(q.id, group, ids, matrix.reshape(len(hits), len(FEATURES)), relevant,
+                           [h.features for h in hits]))
+    return out
+
+
+def _pairs(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+    sizes: dict[str, int] = defaultdict(int)
+    for e in examples:
+        sizes[e.group] += 1
+    diffs, weights = [], []
+    for e in examples:
+        if not e.relevant.any() or e.relevant.all():
+            continue
+        others = np.flatnonzero(~e.relevant)
+        # The strongest competitors by a plain sum of the main signals: the ones a ranking must beat.
+        strength = e.features[others][:, [FEATURES.index(f) for f in ("sparse", "dense", "card", "title")]].sum(1)
+        others = others[np.argsort(-strength)[:NEGATIVES]]
+        positives = np.flatnonzero(e.relevant)
+        pair = (e.features[positives][:, None, :] - e.features[others][None, :, :]).reshape(-1, len(FEATURES))
+        diffs.append(pair)
+        # Each question weighs the same within its set; each set by the square root of its size.
+        weights.append(np.full(len(pair), 1.0 / (len(pair) * np.sqrt(sizes[e.group]))))
+    if not diffs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0)
+    return np.vstack(diffs), np.concatenate(weights)
+
+
+def fit(examples: Sequence[Example], l2: float = L2) -> LinearFusion:
+    diffs, weights = _pairs(examples)
+    if not len(diffs):
+        raise ValueError("no question has an answering document among its candidates: nothing to fit")
+    weights = weights / weights.sum()
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = diffs @ w
+        value = float(weights @ np.logaddexp(0.0, -margin)) + l2 * float(w @ w)
+        grad = -(diffs.T @ (weights / (1.0 + np.exp(np.clip(margin, -50, 50))))) + 2 * l2 * w
+        return value, grad
+
+    start = np.zeros(len(FEATURES))
+    for name, value in (("sparse", 1.0), ("dense", 1.0), ("title", 1.0)):
+        start[FEATURES.index(name)] = value
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return LinearFusion({f: round(float(w), 4) for f, w in zip(FEATURES, result.x, strict=True)},
+                        {"pairs": int(len(diffs)), "questions": len(examples), "l2": l2})
+
+
+def first_rank(fusion: Fusion, example: Example) -> int | None:
+    """1-based rank of the first answering document under ``fusion`` (ties broken by doc id, as retrieval does)."""
+    if isinstance(fusion, LinearFusion):
+        vector = np.array([fusion.weights.get(f, 0.0) for f in FEATURES])
+        scores = example.features @ vector
+    else:
+        scores = np.array([fusion.score(f) for f in example.baseline])
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], example.doc_ids[i]))
+    for rank, i in enumerate(order, 1):
+        if example.relevant[i]:
+            return rank
+    return None
+
+
+def metrics(ranks: Sequence[int | None]) -> dict[str, float]:
+    n = max(len(ranks), 1)
+    return {
+        "n": len(ranks),
+        "hit@1": sum(1 for r in ranks if r == 1) / n,
+        "hit@5": sum(1 for r in ranks if r is not None and r <= 5) / n,
+        "mrr@10": sum(1.0 / r for r in ranks if r is not None and r <= 10) / n,
+    }
+
+
+def folds_of(examples: Sequence[Example], folds: int, seed: int = 13) -> list[int]:
+    """A fold per example, stratified by set: every fold holds its share of each set."""
+    assignment = [0] * len(examples)
+    by_group: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(examples):
+        by_group[e.group].append(i)
+    rng = random.Random(seed)
+    for members in by_group.values():
+        rng.shuffle(members)
+        for position, i in enumerate(members):
+            assignment[i] = position % folds
+    return assignment
+
+
+@dataclass
+class CrossValidation:
+    folds: int
+    oof: dict[str, dict[str, float]]  # set -> metrics of the learned fusion, out of fold
+    hand: dict[str, dict[str, float]]  # set -> metrics of the hand-set fusion on the same candidates
+    fold_weights: list[dict[str, float]]
+
+    def table(self) -> str:
+        lines = ["| set | questions | learned hit@1 | learned hit@5 | learned MRR@10 | hand hit@1 | hand hit@5 |",
+                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for group, m in self.oof.items():
+            h = self.hand[group]
+            lines.append(f"| {group} | {m['n']} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr@10']:.3f} | "
+                         f"{h['hit@1']:.3f} | {h['hit@5']:.3f} |")
+        return "\n".join(lines)
+
+
+def cross_validate(examples: Sequence[Example], folds: int = 5, l2: float = L2,
+                   hand: Fusion | None = None) -> CrossValidation:
+    assignment = folds_of(examples, folds)
+    learned: list[int | None] = [None] * len(examples)
+    weights = []
+    for fold in range(folds):
+        train = [e for e, f in zip(examples, assignment, strict=True) if f != fold]
+        model = fit(train, l2)
+        weights.append(model.weights)
+        for i, (e, f) in enumerate(zip(examples, assignment, strict=True)):
+            if f == fold:
+                learned[i] = first_rank(model, e)
+    baseline = hand or HandFusion()
+    groups = sorted({e.group for e in examples}) + ["all"]
+    oof, hand_metrics = {}, {}
+    for group in groups:
+        members = [i for i, e in enumerate(examples) if group in ("all", e.group)]
+        oof[group] = metrics([learned[i] for i in members])
+        hand_metrics[group] = metrics([first_rank(baseline, examples[i]) for i in members])
+    return CrossValidation(folds, oof, hand_metrics, weights)
