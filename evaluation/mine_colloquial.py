@@ -17,7 +17,7 @@ Mining mode (default)
 
 Check mode (``--check colloquial.txt``)
     Reports every group whose official terms (right of ``=>``) do not occur verbatim in the corpus text,
-    plus lines that do not parse. Exit code 1 if any, else 0.
+    plus malformed lines (no ``=>``, an empty side, an unknown provenance tag). Exit code 1 if any, else 0.
 
 Examples (from /work/main)::
 
@@ -92,7 +92,7 @@ def check(table: Path, corpus_text: str) -> int:
                   f"(group: {' '.join(g.colloquial)} => {' '.join(g.official)})")
     by_tag = Counter(g.provenance for g in groups)
     print(f"{len(groups)} groups ({', '.join(f'{k} {v}' for k, v in sorted(by_tag.items()))}); "
-          f"{bad} with official terms missing from the corpus; {len(errors)} unparsable lines")
+          f"{bad} with official terms missing from the corpus; {len(errors)} malformed lines")
     return 1 if bad or errors else 0
 
 

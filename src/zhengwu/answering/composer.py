@@ -183,7 +183,7 @@ def compose(
     elif top.doc.doc_type == "law":
         lines += _law_lines(question, hits, store, cites)
     else:
-        lines += _passage_lines(top, store, cites)
+        lines += _passage_lines(top, store, cites, fields)
     return Answer(question=question, text="\n".join(lines), status="answered", citations=cites.items)
 
 
@@ -232,8 +232,33 @@ def _law_lines(question: str, hits: list[DocHit], store: ChunkStore, cites: Cita
     return lines
 
 
-def _passage_lines(top: DocHit, store: ChunkStore, cites: CitationList) -> list[str]:
-    chunk_ids = _relevant(top.chunks, 2, share=0.7)
+# What a passage that answers a field looks like (policies and FAQ answers have no guide fields): "去哪申请"
+# wants the passage that names where one applies, not the one that shares most words with the question.
+FIELD_CUES: dict[str, re.Pattern[str]] = {
+    "location": re.compile(r"地点|地址|窗口|大厅|服务中心|办事处|向.{0,24}(提出|申请|提交|办理)|到.{0,24}办理"),
+    "materials": re.compile(r"材料|复印件|原件|证明|申请表"),
+    "phone": re.compile(r"电话|热线|\d{3,4}-\d{7,8}|12345"),
+    "time_limit": re.compile(r"工作日|日内|天内|时限|期限|之日起"),
+    "fee": re.compile(r"收费|费用|免费|不收取|\d+元"),
+    "process": re.compile(r"流程|步骤|程序|提出申请|审核|受理"),
+    "conditions": re.compile(r"条件|符合|具备|年满|应当"),
+    "online": re.compile(r"网上|在线|平台|网站|小程序|app|APP"),
+}
+
+
+def _field_passages(chunk_scores: list[tuple[str, float]], fields: list[str], store: ChunkStore) -> list[str]:
+    """Among a document's best passages, those that look like the asked field, best first (up to two)."""
+    cues = [FIELD_CUES[f] for f in fields if f in FIELD_CUES]
+    if not cues or not chunk_scores:
+        return []
+    head = [cid for cid, _ in chunk_scores[:6]]
+    texts = store.get_chunks(head)
+    return [cid for cid in head
+            if cid in texts and any(c.search(f"{texts[cid].section} {texts[cid].text}") for c in cues)][:2]
+
+
+def _passage_lines(top: DocHit, store: ChunkStore, cites: CitationList, fields: list[str] | None = None) -> list[str]:
+    chunk_ids = _field_passages(top.chunks, fields or [], store) or _relevant(top.chunks, 2, share=0.7)
     chunks = store.get_chunks(chunk_ids)
     picked = [chunks[cid] for cid in chunk_ids if cid in chunks]
     if not picked:

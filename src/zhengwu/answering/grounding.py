@@ -12,6 +12,7 @@ from __future__ import annotations
 from zhengwu.answering.scope import TITLE_NAMED
 from zhengwu.chinese import normalize
 from zhengwu.index import Index
+from zhengwu.retrieval.query import FIELD_PATTERNS
 from zhengwu.retrieval.retriever import DocHit
 
 MIN_COVERAGE = 0.15
@@ -41,10 +42,21 @@ def coverage(index: Index, query: str, regions: list[str], hit: DocHit, evidence
     return (sum(idf(t) for t in found) / total if total else 0.0), len(found)
 
 
+def names_no_subject(index: Index, query: str) -> bool:
+    """A question that asks for a field and names nothing it is about ("材料", "电话是多少"): any document
+    that mentions 材料 would "cover" it, and none answers it."""
+    rest = normalize(query)
+    for _, pattern in FIELD_PATTERNS:
+        rest = pattern.sub(" ", rest)
+    return not index.analyzer.content_terms(rest)
+
+
 def grounded(index: Index, query: str, regions: list[str], top: DocHit, evidence: str, followup: bool) -> bool:
     """True when the best document may answer: named outright, a follow-up on the conversation's item, or
     enough of the question's words in its evidence."""
     if top.title >= TITLE_NAMED or followup:
         return True
+    if names_no_subject(index, query):
+        return False
     share, found = coverage(index, query, regions, top, evidence)
     return share >= MIN_COVERAGE or found >= MIN_FOUND_TERMS

@@ -85,9 +85,11 @@ class Analyzer:
             for term in self.canonical:
                 if len(term) > 1:
                     self._tokenizer.add_word(term, 20000)
+            # Short colloquial terms jieba does not know become words (so 酒驾 is one token to match), at a
+            # modest frequency: they must not re-cut the longer words of documents (起诉书, 违约金).
             for term in self.colloquial:
-                if 1 < len(term) <= SHORT_TERM and term not in self.canonical:
-                    self._tokenizer.add_word(term, 20000)
+                if 1 < len(term) <= SHORT_TERM and term not in self.canonical and term not in self._tokenizer.FREQ:
+                    self._tokenizer.add_word(term, 50)
             self._initialised = True
 
     def words(self, text: str) -> list[str]:
@@ -143,7 +145,10 @@ class Analyzer:
         if not official:
             return []
         own = set(self.tokens(text))
-        return [t for t in dict.fromkeys(self.tokens(" ".join(official))) if t not in own]
+        # Single characters cut out of a phrase (后 of 饮酒后驾驶) match everything; a one-character official
+        # word (犬) is kept.
+        return [t for t in dict.fromkeys(self.tokens(" ".join(official)))
+                if t not in own and (len(t) > 1 or t in official)]
 
     def content_terms(self, text: str) -> set[str]:
         """The distinct meaningful words of a question (precise mode, so no fragments such as 京市 of 北京市):

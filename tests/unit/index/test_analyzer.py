@@ -46,3 +46,24 @@ def test_chunk_tokens_equal_tokens_of_the_whole_search_text():
     analyzer = default_analyzer()
     context, body = "中华人民共和国劳动合同法 第一章 总则", "第一条\n第一条 为了完善劳动合同制度，明确双方的权利和义务"
     assert analyzer.chunk_tokens(context, body) == analyzer.tokens(f"{context}\n{body}")
+
+
+def test_colloquial_terms_expand_to_the_words_of_the_law():
+    from zhengwu.index.analyzer import Analyzer
+
+    analyzer = Analyzer()
+    assert "饮酒" in analyzer.expansion_tokens("酒驾会被怎么处罚？")
+    assert {"饲养", "犬"} <= set(analyzer.expansion_tokens("被狗咬了对方不赔偿怎么办？"))
+    assert "后" not in analyzer.expansion_tokens("酒驾会被怎么处罚？")  # a fragment of 饮酒后驾驶 matches anything
+    assert analyzer.expansion_tokens("居民身份证在哪里办理") == []  # official words already: nothing added
+
+
+def test_short_colloquial_terms_match_whole_words_only():
+    from zhengwu.index.analyzer import default_analyzer, load_colloquial
+
+    table = load_colloquial(["养狗 遛狗 => 饲养的动物  # curated", "遛狗 => 犬 # issue", "# a comment", "no arrow here"])
+    assert table == {"养狗": ("饲养的动物",), "遛狗": ("饲养的动物", "犬")}
+    analyzer = default_analyzer()
+    layoff = set(analyzer.official_terms("公司裁员了"))
+    assert layoff, "裁员 is in the table"
+    assert not layoff & set(analyzer.official_terms("劳动仲裁员是怎么选出来的"))  # 裁员 inside 仲裁员
