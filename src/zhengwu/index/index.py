@@ -17,6 +17,7 @@ import numpy as np
 from zhengwu.config import Settings
 from zhengwu.documents.document import Document, LoadError
 from zhengwu.documents.screen import strip_instructions
+from zhengwu.index.adapter import AdaptedEmbedder, QueryAdapter
 from zhengwu.index.analyzer import Analyzer, default_analyzer
 from zhengwu.index.chunking import Chunk, chunk_document, embed_text
 from zhengwu.index.dense import DenseIndex
@@ -60,6 +61,8 @@ class Index:
         self.embedder = embedder or make_embedder(
             settings.embedder, settings.embedding_model, settings.embed_max_chars, settings.embed_threads
         )
+        if settings.query_adapter is not None:
+            self.embedder = AdaptedEmbedder(self.embedder, QueryAdapter.load(settings.query_adapter))
         # The dense index first: an unreachable Chroma server must fail before any SQLite file is opened.
         self.dense = DenseIndex(settings.chroma_dir, settings.chroma_url, settings.collection, self.embedder.name)
         self.store = ChunkStore(settings.index_dir / "chunks.sqlite3")
