@@ -34,6 +34,7 @@ with TestClient(create_app(settings.model_copy(update={"corpus_dir": settings.co
 print(json.dumps({
     "package": zhengwu.__file__, "corpus": str(settings.corpus_dir), "prompts": str(settings.prompts_dir),
     "documents": sum(1 for _ in settings.corpus_dir.rglob("*.md")), "system_prompt": (settings.prompts_dir / "system.md").is_file(),
+    "packs": sorted(p.name for p in settings.vector_pack_dir.glob("*.npz")), "pack_dir": str(settings.vector_pack_dir),
     "widget": widget, "console": console, "healthz": ready,
 }))
 """
@@ -75,6 +76,9 @@ def test_the_installed_wheel_finds_its_corpus_prompts_and_web_files(installed, t
     assert found["corpus"].startswith(site) and found["prompts"].startswith(site)
     shipped = sum(1 for _ in (REPO / "corpus").rglob("*.md"))
     assert found["documents"] == shipped and found["system_prompt"]
+    # The vectors of the bundled corpus ship with it: a wheel install builds its index without embedding it.
+    assert found["pack_dir"].startswith(site)
+    assert found["packs"] == sorted(p.name for p in (REPO / "corpus" / "vectors").glob("*.npz"))
     assert (found["widget"], found["console"], found["healthz"]) == (200, 200, 200)
 
 
