@@ -17,8 +17,8 @@ into a clean error line (the CLI in one place, ``zhengwu.cli.main``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast

@@ -18,10 +18,10 @@ from typing import Protocol
 import numpy as np
 
 from zhengwu.chinese import normalize
+from zhengwu.documents.guide_fields import KEY_OF_HEADING
 from zhengwu.index import Index
 from zhengwu.index.chunking import doc_id_of, is_card
 from zhengwu.index.store import DocMeta
-from zhengwu.documents.guide_fields import KEY_OF_HEADING
 from zhengwu.retrieval.features import Features, Signals, features_of
 from zhengwu.retrieval.fusion import Fusion, fusion_for, title_match
 from zhengwu.retrieval.query import detect_fields, intent_of
