@@ -18,6 +18,7 @@ from zhengwu.retrieval.retriever import DocHit
 
 MAX_QUOTE = 600
 MAX_ARTICLES = 3
+SECOND_LAW_MARGIN = 0.1
 
 
 def _kv(text: str) -> dict[str, str]:
@@ -215,6 +216,10 @@ def _law_lines(question: str, hits: list[DocHit], store: ChunkStore, cites: Cita
     """Quote the best-matching articles of the top laws, each with its citation."""
     lines: list[str] = []
     laws = [h for h in hits[:3] if h.doc.doc_type == "law"][:2]
+    # A second law is quoted only when it scores nearly as well as the first: a distant runner-up (公司法 on
+    # a reserve fund under a 住房公积金 question) is a citation that does not answer.
+    if len(laws) == 2 and laws[1].score < laws[0].score - SECOND_LAW_MARGIN * abs(laws[0].score):
+        laws = laws[:1]
     budget = MAX_ARTICLES
     for rank, h in enumerate(laws):
         chunk_ids = _relevant(_prefer_answer_type(question, h.chunks, store), 2 if rank == 0 else 1)

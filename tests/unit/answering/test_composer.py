@@ -145,6 +145,40 @@ def test_a_weak_runner_up_article_is_not_quoted(store):
     assert [c.section for c in answer.citations] == ["第二十条"]
 
 
+def _second_law(store: ChunkStore) -> None:
+    other = Document(doc_id="law-other", title="公司法", body="# 公司法\n\n第二百一十条 公司分配当年税后利润时，应当提取利润的百分之十列入公司法定公积金。\n",
+                     doc_type="law", region="全国", source_url="https://gov.example/company")
+    chunks = chunk_document(other)
+    store.replace_documents([(other, "test", chunks, [default_analyzer().chunk_tokens(c.context, c.body_text)
+                                                       for c in chunks])])
+
+
+@pytest.mark.parametrize("runner_up, quoted", [(0.95, ["动物防疫条例", "公司法"]), (0.6, ["动物防疫条例"])])
+def test_a_second_law_is_quoted_only_when_it_scores_nearly_as_well(store, runner_up, quoted):
+    _second_law(store)
+    first = hit(store, "law-dogs", [(make_chunk_id("law-dogs", "第二十条"), 1.0)])
+    second = hit(store, "law-other", [(make_chunk_id("law-other", "第二百一十条"), 1.0)])
+    second.score = runner_up
+    answer = compose("养狗要登记吗", [first, second], store, fields=[])
+    assert [c.title for c in answer.citations] == quoted
+
+
+def test_a_policy_passage_that_looks_like_the_field_asked_is_quoted(tmp_path):
+    body = "# 补贴办法\n\n## 补贴对象\n\n年满六十周岁的老年人可以申请补贴。\n\n## 申请方式\n\n向户籍所在地街道办事处提出申请。\n"
+    policy = Document(doc_id="policy", title="补贴办法", body=body, doc_type="policy", region="广州市",
+                      source_url="https://gov.example/policy")
+    store = ChunkStore(tmp_path / "policy.sqlite3")
+    chunks = chunk_document(policy)
+    store.replace_documents([(policy, "test", chunks, [default_analyzer().chunk_tokens(c.context, c.body_text)
+                                                        for c in chunks])])
+    by_words = [(chunks[0].chunk_id, 1.0), (chunks[1].chunk_id, 0.6)]  # 补贴对象 shares more words
+    asked = compose("补贴去哪申请", [hit(store, "policy", by_words)], store, fields=["location"])
+    assert [c.section for c in asked.citations] == ["申请方式"] and "街道办事处" in asked.text
+    plain = compose("补贴办法", [hit(store, "policy", by_words)], store, fields=[])
+    assert [c.section for c in plain.citations][0] == "补贴对象"
+    store.close()
+
+
 def test_every_citation_number_in_the_text_resolves(store):
     group = [hit(store, "gz"), hit(store, "sz")]
     answer = compose("犬只登记", group, store, fields=["materials", "phone", "location"], same_item=group)
