@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval-dir", type=Path, default=Path("../shared/eval"), help="Folder of the *_dev.jsonl sets.")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--kb-data-dir", type=Path, help="A data folder whose index holds a knowledge base (e.g. the "
+                        "Beijing FAQ ingested with `ZHENGWU_DATA_DIR=… zhengwu ingest kb.jsonl`) …")
+    parser.add_argument("--kb-questions", type=Path, help="… and its questions: fitted and reported as set 'kb'.")
     parser.add_argument("--l2", type=float, default=None, help="L2 penalty (default: quality.fusion_fit.L2).")
     parser.add_argument("--report", type=Path, help="Write the out-of-fold table and weights as Markdown.")
     parser.add_argument("--write", type=Path, help="Fit on all questions and write the model (JSON).")
@@ -58,6 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         questions = read_questions(path)
         with tqdm(total=len(questions), desc=name, file=sys.stderr, leave=False) as bar:
             examples += collect(assistant, questions, name, progress=bar.update)
+    if args.kb_data_dir and args.kb_questions:
+        kb_settings = settings.model_copy(update={"data_dir": args.kb_data_dir, "embedding_cache": None})
+        kb_index = ensure_index(kb_settings, say=lambda m: print(m, file=sys.stderr))
+        kb_assistant = build_assistant(kb_settings, kb_index, log_turns=False)
+        questions = read_questions(args.kb_questions)
+        with tqdm(total=len(questions), desc="kb", file=sys.stderr, leave=False) as bar:
+            examples += collect(kb_assistant, questions, "kb", progress=bar.update)
+        kb_index.close()
+        sources["kb"] = args.kb_questions
     print(f"{len(examples)} questions with answering documents, {time.perf_counter() - started:.0f}s", file=sys.stderr)
     options = {} if args.l2 is None else {"l2": args.l2}
     cv = cross_validate(examples, args.folds, **options)

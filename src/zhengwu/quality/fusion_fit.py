@@ -148,25 +148,39 @@ def folds_of(examples: Sequence[Example], folds: int, seed: int = 13) -> list[in
     return assignment
 
 
+# Single-leg rankings on the same candidates, for comparison (not fitted).
+BASELINES: dict[str, Fusion] = {
+    "hand": HandFusion(),
+    "dense alone": LinearFusion({"dense_raw": 1.0, "dense": 1e-3}),
+    "BM25 alone": LinearFusion({"sparse": 1.0}),
+}
+
+
 @dataclass
 class CrossValidation:
     folds: int
     oof: dict[str, dict[str, float]]  # set -> metrics of the learned fusion, out of fold
-    hand: dict[str, dict[str, float]]  # set -> metrics of the hand-set fusion on the same candidates
+    baselines: dict[str, dict[str, dict[str, float]]]  # baseline -> set -> metrics on the same candidates
     fold_weights: list[dict[str, float]]
 
+    @property
+    def hand(self) -> dict[str, dict[str, float]]:
+        return self.baselines["hand"]
+
     def table(self) -> str:
-        lines = ["| set | questions | learned hit@1 | learned hit@5 | learned MRR@10 | hand hit@1 | hand hit@5 |",
-                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        names = list(self.baselines)
+        head = "| set | questions | learned hit@1 / hit@5 / MRR@10 | " + " | ".join(names) + " |"
+        lines = [head, "| --- | ---: | ---: |" + " ---: |" * len(names)]
         for group, m in self.oof.items():
-            h = self.hand[group]
-            lines.append(f"| {group} | {m['n']} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['mrr@10']:.3f} | "
-                         f"{h['hit@1']:.3f} | {h['hit@5']:.3f} |")
+            others = " | ".join(
+                f"{self.baselines[b][group]['hit@1']:.3f} / {self.baselines[b][group]['hit@5']:.3f} / "
+                f"{self.baselines[b][group]['mrr@10']:.3f}" for b in names)
+            lines.append(f"| {group} | {m['n']} | **{m['hit@1']:.3f} / {m['hit@5']:.3f} / {m['mrr@10']:.3f}** | "
+                         f"{others} |")
         return "\n".join(lines)
 
 
-def cross_validate(examples: Sequence[Example], folds: int = 5, l2: float = L2,
-                   hand: Fusion | None = None) -> CrossValidation:
+def cross_validate(examples: Sequence[Example], folds: int = 5, l2: float = L2) -> CrossValidation:
     assignment = folds_of(examples, folds)
     learned: list[int | None] = [None] * len(examples)
     weights = []
@@ -177,11 +191,12 @@ def cross_validate(examples: Sequence[Example], folds: int = 5, l2: float = L2,
         for i, (e, f) in enumerate(zip(examples, assignment, strict=True)):
             if f == fold:
                 learned[i] = first_rank(model, e)
-    baseline = hand or HandFusion()
     groups = sorted({e.group for e in examples}) + ["all"]
-    oof, hand_metrics = {}, {}
+    oof: dict[str, dict[str, float]] = {}
+    baselines: dict[str, dict[str, dict[str, float]]] = {name: {} for name in BASELINES}
     for group in groups:
         members = [i for i, e in enumerate(examples) if group in ("all", e.group)]
         oof[group] = metrics([learned[i] for i in members])
-        hand_metrics[group] = metrics([first_rank(baseline, examples[i]) for i in members])
-    return CrossValidation(folds, oof, hand_metrics, weights)
+        for name, fusion in BASELINES.items():
+            baselines[name][group] = metrics([first_rank(fusion, examples[i]) for i in members])
+    return CrossValidation(folds, oof, baselines, weights)
