@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval-dir", type=Path, default=Path("../shared/eval"), help="Folder of the *_dev.jsonl sets.")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--sets", default=",".join([*SETS, "gold"]),
+                        help="Comma-separated sets of the bundled corpus to use ('' for none: a KB alone).")
     parser.add_argument("--kb-data-dir", type=Path, help="A data folder whose index holds a knowledge base (e.g. the "
                         "Beijing FAQ ingested with `ZHENGWU_DATA_DIR=… zhengwu ingest kb.jsonl`) …")
     parser.add_argument("--kb-questions", type=Path, help="… and its questions: fitted and reported as set 'kb'.")
@@ -49,18 +51,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = get_settings()
-    index = ensure_index(settings, progress=progress_bars(), say=lambda m: print(m, file=sys.stderr))
-    assistant = build_assistant(settings, index, log_turns=False)
     examples = []
     started = time.perf_counter()
+    wanted = [s for s in args.sets.split(",") if s]
     sources = {name: args.eval_dir / file for name, file in SETS.items()} | {"gold": GOLD}
-    for name, path in sources.items():
-        if not path.exists():
-            print(f"skipped {name}: {path} not found", file=sys.stderr)
-            continue
-        questions = read_questions(path)
-        with tqdm(total=len(questions), desc=name, file=sys.stderr, leave=False) as bar:
-            examples += collect(assistant, questions, name, progress=bar.update)
+    sources = {name: path for name, path in sources.items() if name in wanted}
+    if sources:
+        index = ensure_index(settings, progress=progress_bars(), say=lambda m: print(m, file=sys.stderr))
+        assistant = build_assistant(settings, index, log_turns=False)
+        for name, path in sources.items():
+            if not path.exists():
+                print(f"skipped {name}: {path} not found", file=sys.stderr)
+                continue
+            questions = read_questions(path)
+            with tqdm(total=len(questions), desc=name, file=sys.stderr, leave=False) as bar:
+                examples += collect(assistant, questions, name, progress=bar.update)
+        index.close()
     if args.kb_data_dir and args.kb_questions:
         kb_settings = settings.model_copy(update={"data_dir": args.kb_data_dir, "embedding_cache": None})
         kb_index = ensure_index(kb_settings, say=lambda m: print(m, file=sys.stderr))
@@ -88,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         model.save(args.write)
         print(f"model written to {args.write}", file=sys.stderr)
     print(json.dumps(model.weights, ensure_ascii=False))
-    index.close()
     return 0
 
 

@@ -22,8 +22,13 @@ IDENTITY_PULL = 0.5
 
 
 def fit_adapter(questions: np.ndarray, answers: np.ndarray, *, epochs: int = 40, batch: int = 64,
-                lr: float = 2e-3, pull: float = IDENTITY_PULL, seed: int = 0) -> np.ndarray:
-    """W [d, d] from unit question vectors [n, d] and the unit vectors of their answers [n, d]."""
+                lr: float = 2e-3, pull: float = IDENTITY_PULL, seed: int = 0,
+                corpus: np.ndarray | None = None) -> np.ndarray:
+    """W [d, d] from unit question vectors [n, d] and the unit vectors of their answers [n, d].
+
+    Negatives are the other answers of the batch; with ``corpus`` (every passage vector of the KB, the answers
+    among them) the softmax runs over the whole KB instead, so each question learns against its real
+    competitors."""
     n, dim = questions.shape
     rng = np.random.default_rng(seed)
     eye = np.eye(dim, dtype=np.float64)
@@ -40,12 +45,18 @@ def fit_adapter(questions: np.ndarray, answers: np.ndarray, *, epochs: int = 40,
             raw = q @ w.T
             norms = np.linalg.norm(raw, axis=1, keepdims=True).clip(1e-9)
             u = raw / norms
-            logits = u @ p.T / TEMPERATURE
+            if corpus is None:
+                pool, target = p, np.eye(len(idx))
+            else:
+                pool = corpus.astype(np.float64)
+                target = (np.abs(p @ pool.T - 1.0) < 1e-4).astype(np.float64)  # the answer's own passage
+                target /= target.sum(axis=1, keepdims=True).clip(1.0)
+            logits = u @ pool.T / TEMPERATURE
             logits -= logits.max(axis=1, keepdims=True)
             probs = np.exp(logits)
             probs /= probs.sum(axis=1, keepdims=True)
-            d_logits = (probs - np.eye(len(idx))) / len(idx)
-            d_u = d_logits @ p / TEMPERATURE
+            d_logits = (probs - target) / len(idx)
+            d_u = d_logits @ pool / TEMPERATURE
             d_raw = (d_u - u * (d_u * u).sum(axis=1, keepdims=True)) / norms
             grad = d_raw.T @ q + 2 * pull * (w - eye) / n * len(idx)
             step += 1
@@ -110,7 +121,7 @@ def positives(questions: np.ndarray, chunk_vectors: np.ndarray, chunk_docs: Sequ
 
 def cross_validate_adapter(questions: np.ndarray, chunk_vectors: np.ndarray, chunk_docs: Sequence[str],
                            gold: Sequence[set[str]], folds: int = 5, seed: int = 13,
-                           **options) -> AdapterReport:
+                           kb_negatives: bool = False, **options) -> AdapterReport:
     n = len(questions)
     fold_of = np.random.default_rng(seed).permutation(n) % folds
     adapted: list[int | None] = [None] * n
@@ -118,7 +129,8 @@ def cross_validate_adapter(questions: np.ndarray, chunk_vectors: np.ndarray, chu
         train = np.flatnonzero(fold_of != fold)
         test = np.flatnonzero(fold_of == fold)
         rows, targets = positives(questions[train], chunk_vectors, chunk_docs, [gold[i] for i in train])
-        matrix = fit_adapter(questions[train][rows], targets, **options)
+        matrix = fit_adapter(questions[train][rows], targets,
+                             corpus=chunk_vectors if kb_negatives else None, **options)
         for i, rank in zip(test, dense_ranks(questions[test], chunk_vectors, chunk_docs, [gold[i] for i in test],
                                              matrix), strict=True):
             adapted[i] = rank

@@ -89,14 +89,14 @@ def read_questions(path: Path) -> list[Question]:
     return questions
 
 
+def is_gold(q: Question, doc_id: str, title: str) -> bool:
+    """Whether a document answers the question: its id is a gold id, or its title contains a gold title."""
+    return doc_id in q.gold_doc_ids or any(g and g in title for g in q.gold_titles)
+
+
 def gold_ranks(q: Question, retrieved: list[str], titles: dict[str, str]) -> list[int]:
     """0-based ranks (within the first 10) of retrieved documents that count as hits."""
-    ranks = []
-    for rank, doc_id in enumerate(retrieved[:10]):
-        title = titles.get(doc_id, "")
-        if doc_id in q.gold_doc_ids or any(g and g in title for g in q.gold_titles):
-            ranks.append(rank)
-    return ranks
+    return [rank for rank, doc_id in enumerate(retrieved[:10]) if is_gold(q, doc_id, titles.get(doc_id, ""))]
 
 
 def must_contain_ok(q: Question, text: str) -> bool:

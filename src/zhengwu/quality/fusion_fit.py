@@ -23,7 +23,7 @@ from scipy.optimize import minimize
 from zhengwu.answering.assistant import Assistant
 from zhengwu.answering.guards import clean_question
 from zhengwu.answering.scope import region_filters
-from zhengwu.quality.evaluation import Question, _user_of, gold_ranks
+from zhengwu.quality.evaluation import Question, _user_of, is_gold
 from zhengwu.retrieval.features import FEATURES
 from zhengwu.retrieval.fusion import Fusion, HandFusion, LinearFusion
 from zhengwu.retrieval.query import analyse
@@ -60,8 +60,7 @@ def collect(assistant: Assistant, questions: Sequence[Question], group: str,
         filters, _ = region_filters(analyse(cleaned), user.region if user else None, covered)
         hits = assistant.retriever.candidates(cleaned, filters)
         ids = [h.doc.doc_id for h in hits]
-        relevant = np.zeros(len(hits), dtype=bool)
-        relevant[gold_ranks(q, ids, titles)] = True
+        relevant = np.array([is_gold(q, d, titles.get(d, "")) for d in ids], dtype=bool)
         matrix = np.array([[h.features.get(f, 0.0) for f in FEATURES] for h in hits], dtype=np.float64)
         out.append(Example(q.id, group, ids, matrix.reshape(len(hits), len(FEATURES)), relevant,
                            [h.features for h in hits]))
