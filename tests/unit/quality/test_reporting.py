@@ -314,7 +314,7 @@ def test_eval_questions_html_prints_metrics_and_writes_the_file(built_data, tmp_
     assert f"HTML report written to {html}" in result.output
     page = html.read_text(encoding="utf-8")
     html_checks(page)
-    assert "qs.jsonl" in page and "公安局" in page  # the department of the guide found
+    assert "qs.jsonl" in page and re.search("广(东省|州市)公安(厅|局)", page)  # the department of the guide found
     assert list(json.loads(out.read_text(encoding="utf-8")))[:3] == ["hit@1", "hit@5", "mrr@10"]
 
     # Options before the file still reach the default command; `run` names it explicitly.
