@@ -328,7 +328,7 @@ def test_eval_questions_html_prints_metrics_and_writes_the_file(built_data, tmp_
     Cli()("eval", "render", out, tmp_path / "second.json", "--html", merged)
     page = merged.read_text(encoding="utf-8")
     html_checks(page)
-    assert ">r<" in page and ">second<" in page and ">4<" in page and "公安局" in page
+    assert ">r<" in page and ">second<" in page and ">4<" in page and re.search("广(东省|州市)公安(厅|局)", page)
 
 
 def test_eval_kb_html_escapes_questions(cli: Cli, tmp_path: Path) -> None:
