@@ -19,10 +19,14 @@ from zhengwu.quality.fusion_fit import metrics
 
 TEMPERATURE = 0.05
 IDENTITY_PULL = 0.5
+# Out-of-fold MRR must improve by this much: on 1,048 Beijing FAQ pairs, learning rates from 3e-6 to 2e-3 moved
+# MRR@10 by −0.03 to +0.002 (Adam moves every element of W by about the learning rate per step, so larger rates
+# distort the space; smaller ones change nothing that generalises).
+MIN_GAIN = 0.005
 
 
-def fit_adapter(questions: np.ndarray, answers: np.ndarray, *, epochs: int = 40, batch: int = 64,
-                lr: float = 2e-3, pull: float = IDENTITY_PULL, seed: int = 0,
+def fit_adapter(questions: np.ndarray, answers: np.ndarray, *, epochs: int = 5, batch: int = 64,
+                lr: float = 1e-5, pull: float = IDENTITY_PULL, seed: int = 0,
                 corpus: np.ndarray | None = None) -> np.ndarray:
     """W [d, d] from unit question vectors [n, d] and the unit vectors of their answers [n, d].
 
@@ -94,7 +98,9 @@ class AdapterReport:
 
     @property
     def wins(self) -> bool:
-        return self.adapted["hit@5"] >= self.plain["hit@5"] and self.adapted["mrr@10"] > self.plain["mrr@10"]
+        """Better MRR by more than noise (MIN_GAIN) without losing hit@5."""
+        return (self.adapted["hit@5"] >= self.plain["hit@5"]
+                and self.adapted["mrr@10"] >= self.plain["mrr@10"] + MIN_GAIN)
 
     def table(self) -> str:
         rows = ["| dense retrieval | questions | hit@1 | hit@5 | MRR@10 |", "| --- | ---: | ---: | ---: | ---: |"]

@@ -30,14 +30,14 @@ def _pairs(n_docs: int = 120, dim: int = 32, seed: int = 0):
 def test_the_adapter_finds_answers_the_frozen_vectors_miss():
     questions, answers, docs, gold = _pairs()
     plain = dense_ranks(questions, answers, docs, gold)
-    matrix = fit_adapter(questions, answers, epochs=60)
+    matrix = fit_adapter(questions, answers, epochs=60, lr=2e-3)
     adapted = dense_ranks(questions, answers, docs, gold, matrix)
     assert sum(r == 1 for r in adapted) > sum(r == 1 for r in plain) + 10
 
 
 def test_out_of_fold_report_and_the_win_rule():
     questions, answers, docs, gold = _pairs(seed=1)
-    report = cross_validate_adapter(questions, answers, docs, gold, folds=4, epochs=60)
+    report = cross_validate_adapter(questions, answers, docs, gold, folds=4, epochs=60, lr=2e-3)
     assert report.plain["n"] == report.adapted["n"] == 120
     assert report.wins and report.adapted["mrr@10"] > report.plain["mrr@10"]
     assert "out of fold" in report.table()
@@ -83,3 +83,12 @@ def test_cli_fits_and_refuses_to_write_an_adapter_that_does_not_win(tmp_path: Pa
     written = (tmp_path / "adapter.npz").exists()
     assert written == ("adapter written" in result.output)
     assert written or "nothing written" in result.output
+
+
+def test_a_gain_within_noise_is_not_a_win():
+    from zhengwu.quality.adapter_fit import AdapterReport
+
+    plain = {"n": 1048, "hit@1": 0.644, "hit@5": 0.880, "mrr@10": 0.7446}
+    assert not AdapterReport(5, plain, {**plain, "mrr@10": 0.7463}).wins  # +0.002: noise
+    assert not AdapterReport(5, plain, {**plain, "hit@5": 0.870, "mrr@10": 0.80}).wins  # loses hit@5
+    assert AdapterReport(5, plain, {**plain, "hit@5": 0.90, "mrr@10": 0.78}).wins
