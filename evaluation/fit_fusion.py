@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from zhengwu.bootstrap import build_assistant, ensure_index
@@ -36,6 +39,12 @@ SETS = {
 GOLD = Path(__file__).parent / "gold" / "gold.jsonl"
 
 
+def _zeroed(matrix: np.ndarray, columns: list[int]) -> np.ndarray:
+    out = matrix.copy()
+    out[:, columns] = 0.0
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval-dir", type=Path, default=Path("../shared/eval"), help="Folder of the *_dev.jsonl sets.")
@@ -46,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
                         "Beijing FAQ ingested with `ZHENGWU_DATA_DIR=… zhengwu ingest kb.jsonl`) …")
     parser.add_argument("--kb-questions", type=Path, help="… and its questions: fitted and reported as set 'kb'.")
     parser.add_argument("--l2", type=float, default=None, help="L2 penalty (default: quality.fusion_fit.L2).")
+    parser.add_argument("--ablate", action="append", default=[], metavar="F1,F2",
+                        help="Also cross-validate with these features zeroed (repeatable), e.g. "
+                             "--ablate expansion --ablate guide_procedure,guide_legal,law_procedure,law_legal")
+    parser.add_argument("--examples", type=Path, help="Keep the collected candidates in this file (pickle) and reuse "
+                        "them on the next run: refits and ablations without asking every question again.")
     parser.add_argument("--report", type=Path, help="Write the out-of-fold table and weights as Markdown.")
     parser.add_argument("--write", type=Path, help="Fit on all questions and write the model (JSON).")
     args = parser.parse_args(argv)
@@ -53,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     examples = []
     started = time.perf_counter()
+    if args.examples and args.examples.exists():
+        examples, sources = pickle.loads(args.examples.read_bytes())
+        return _fit_and_report(args, examples, sources, started)
     wanted = [s for s in args.sets.split(",") if s]
     sources = {name: args.eval_dir / file for name, file in SETS.items()} | {"gold": GOLD}
     sources = {name: path for name, path in sources.items() if name in wanted}
@@ -76,10 +93,25 @@ def main(argv: list[str] | None = None) -> int:
             examples += collect(kb_assistant, questions, "kb", progress=bar.update)
         kb_index.close()
         sources["kb"] = args.kb_questions
+    if args.examples:
+        args.examples.write_bytes(pickle.dumps((examples, sources)))
+    return _fit_and_report(args, examples, sources, started)
+
+
+def _fit_and_report(args, examples, sources, started: float) -> int:
     print(f"{len(examples)} questions with answering documents, {time.perf_counter() - started:.0f}s", file=sys.stderr)
     options = {} if args.l2 is None else {"l2": args.l2}
     cv = cross_validate(examples, args.folds, **options)
     print(cv.table())
+    ablations = []
+    for group in args.ablate:
+        names = [f for f in group.split(",") if f]
+        columns = [FEATURES.index(f) for f in names]
+        zeroed = [replace(e, features=_zeroed(e.features, columns)) for e in examples]
+        result = cross_validate(zeroed, args.folds, **options)
+        line = ", ".join(f"{g} {m['hit@1']:.3f} / {m['hit@5']:.3f}" for g, m in result.oof.items())
+        ablations.append(f"| without {', '.join(names)} | {line} |")
+        print(ablations[-1])
     model = fit(examples, **options)
     weights = "\n".join(f"| `{f}` | {model.weights.get(f, 0.0):+.3f} |" for f in FEATURES)
     if args.report:
@@ -87,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             f"# Learned fusion: out-of-fold results\n\n`python evaluation/fit_fusion.py --folds {args.folds}` on "
             f"{len(examples)} questions ({', '.join(sources)}); every number below ranks a question with weights "
             f"fitted without it ({args.folds} folds, stratified by set). 'hand' is the hand-set formula on the same "
-            f"candidates.\n\n{cv.table()}\n\n## Weights fitted on all questions\n\n| feature | weight |\n| --- | ---: |\n"
+            f"candidates.\n\n{cv.table()}\n\n"
+            + ("## Ablations (out of fold, hit@1 / hit@5 per set)\n\n| features zeroed | result |\n| --- | --- |\n"
+               + "\n".join(ablations) + "\n\n" if ablations else "")
+            + f"## Weights fitted on all questions\n\n| feature | weight |\n| --- | ---: |\n"
             f"{weights}\n", encoding="utf-8")
     if args.write:
         model.meta.update({"folds": args.folds, "oof": cv.oof})
