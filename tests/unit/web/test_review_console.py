@@ -247,17 +247,17 @@ def test_reviewer_pages_need_a_sign_in(env):
 
 
 def test_review_publish_and_withdraw_through_the_console(env):
-    answer = ask(env.client, MISSED)
-    assert answer["status"] == "refused" and answer["turn_id"]
+    answer = ask(env.client, MISSED)  # answered by quoting the policy; staff write a better answer
+    assert answer["status"] == "answered" and answer["turn_id"]
     session = answer["session_id"]
     token = signed_in(env, "alice")
 
-    listing = env.client.get("/console/conversations", params={"q": "失能", "status": "refused"})
+    listing = env.client.get("/console/conversations", params={"q": "失能", "status": "answered"})
     assert MISSED in listing.text and f"/console/conversations/{session}#turn-{answer['turn_id']}" in listing.text
-    assert MISSED not in env.client.get("/console/conversations", params={"status": "answered"}).text
+    assert MISSED not in env.client.get("/console/conversations", params={"status": "refused"}).text
 
     detail = env.client.get(f"/console/conversations/{session}")
-    assert detail.status_code == 200 and "资料不足" in detail.text and "检索到的资料" in detail.text
+    assert detail.status_code == 200 and "检索到的资料" in detail.text
     assert "广州市居家养老服务补贴办法（测试样例）" in detail.text  # a retrieved document, with its text
     assert "申请人向户籍所在地街道办事处提出申请" in detail.text and "发布为标准答案" in detail.text
 
@@ -345,7 +345,7 @@ def test_staff_management_by_an_admin(env):
 
 
 def test_knowledge_gaps_page_and_csv(env):
-    for question in ("失能老人补贴去哪申请？", "老人护理补贴在哪里申请？", "量子计算机的纠错码原理是什么？"):
+    for question in ("老人走失了去哪里找？", "老人摔倒了没人扶怎么办？", "量子计算机的纠错码原理是什么？"):
         assert ask(env.client, question)["status"] == "refused"
     disliked = ask(env.client, "弩的运输审批需要什么材料？")
     assert env.client.post("/api/v1/feedback", json={"turn_id": disliked["turn_id"], "value": -1,
@@ -361,7 +361,7 @@ def test_knowledge_gaps_page_and_csv(env):
     assert raw.startswith("\ufeff".encode())
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("主题,次数,拒答,差评")
-    assert lines[1].startswith("老人,2,2,0")  # the two elderly-care questions, most frequent first
+    assert lines[1].startswith("老人,2,2,0")  # the two questions about the elderly, most frequent first
     assert any("弩的运输审批需要什么材料" in line and ",1,0,1," in line for line in lines)
 
 
