@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                         "Beijing FAQ ingested with `ZHENGWU_DATA_DIR=… zhengwu ingest kb.jsonl`) …")
     parser.add_argument("--kb-questions", type=Path, help="… and its questions: fitted and reported as set 'kb'.")
     parser.add_argument("--l2", type=float, default=None, help="L2 penalty (default: quality.fusion_fit.L2).")
+    parser.add_argument("--balance", choices=["sqrt", "equal"], default="sqrt",
+                        help="How the sets weigh: by the square root of their size, or all alike.")
     parser.add_argument("--ablate", action="append", default=[], metavar="F1,F2",
                         help="Also cross-validate with these features zeroed (repeatable), e.g. "
                              "--ablate expansion --ablate guide_procedure,guide_legal,law_procedure,law_legal")
@@ -67,10 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     examples = []
     started = time.perf_counter()
+    wanted = [s for s in args.sets.split(",") if s]
     if args.examples and args.examples.exists():
         examples, sources = pickle.loads(args.examples.read_bytes())
+        keep = set(wanted) | ({"kb"} if args.kb_questions else set())
+        examples = [e for e in examples if e.group in keep]
+        sources = {name: path for name, path in sources.items() if name in keep}
         return _fit_and_report(args, examples, sources, started)
-    wanted = [s for s in args.sets.split(",") if s]
     sources = {name: args.eval_dir / file for name, file in SETS.items()} | {"gold": GOLD}
     sources = {name: path for name, path in sources.items() if name in wanted}
     if sources:
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fit_and_report(args, examples, sources, started: float) -> int:
     print(f"{len(examples)} questions with answering documents, {time.perf_counter() - started:.0f}s", file=sys.stderr)
-    options = {} if args.l2 is None else {"l2": args.l2}
+    options = {"balance": args.balance} | ({} if args.l2 is None else {"l2": args.l2})
     cv = cross_validate(examples, args.folds, **options)
     print(cv.table())
     ablations = []

@@ -27,7 +27,31 @@ FEATURES: tuple[str, ...] = (
     "guide", "law", "faq",  # document type (policy and other text: none of the three)
     "guide_procedure", "guide_legal", "law_procedure", "law_legal",  # type × what the question is after
     "guide_lacks_field",  # a guide that does not state the field asked (materials, phone …)
+    "hand",  # the hand-set formula's score (``fused_score``): the fit starts from it and is pulled towards it
 )
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    dense: float = 0.6  # ZHENGWU_DENSE_WEIGHT: a vector of the document's own text
+    card: float = 0.2  # only the summary card matched
+    title: float = 0.6  # the question names the title
+    region_bonus: float = 0.2  # the document is of the region the asker prefers
+
+
+def fused_score(
+    weights: FusionWeights, *, dense: float | None, card: float, sparse: float, title: float, preferred_region: bool
+) -> float:
+    """The hand-set formula. One document's score. ``dense``: its best content cosine rescaled to [0, 1] among the candidates, or None
+    when no content vector of it was retrieved (then its rescaled ``card`` cosine counts, at the card weight);
+    ``sparse``: its best BM25 score over the best of all candidates; ``title``: ``title_match``."""
+    weight = weights.dense if dense is not None else weights.card
+    vector = dense if dense is not None else card
+    score = weight * vector + (1 - weight) * sparse + weights.title * title
+    if preferred_region:
+        score += weights.region_bonus
+    return score
+
 
 
 @dataclass
@@ -102,4 +126,10 @@ def features_of(candidates: Sequence[Signals], intent: str) -> list[Features]:
             "law_legal": float(law and legal),
             "guide_lacks_field": float(guide and c.lacks_field),
         })
+        f = out[-1]
+        f["hand"] = fused_score(HAND, dense=f["dense"] if c.dense > 0 else None, card=f["card"], sparse=f["sparse"],
+                                title=f["title"], preferred_region=c.preferred_region)
     return out
+
+
+HAND = FusionWeights(dense=0.65)  # the hand-set weights (ZHENGWU_DENSE_WEIGHT's default)

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
 from zhengwu.chinese import normalize
-from zhengwu.retrieval.features import FEATURES, Features
+from zhengwu.retrieval.features import FEATURES, Features, FusionWeights, fused_score
 
 log = logging.getLogger("zhengwu.retriever")
 
@@ -74,10 +73,13 @@ class HandFusion:
         self.weights = weights or FusionWeights()
 
     def score(self, features: Features) -> float:
-        has_dense = features.get("dense_raw", 0.0) > 0
-        return fused_score(self.weights, dense=features["dense"] if has_dense else None, card=features["card"],
-                           sparse=features["sparse"], title=features["title"],
-                           preferred_region=bool(features["region"]))
+        return hand_score(self.weights, features)
+
+
+def hand_score(weights: FusionWeights, features: Features) -> float:
+    has_dense = features.get("dense_raw", 0.0) > 0 or features.get("dense", 0.0) > 0
+    return fused_score(weights, dense=features["dense"] if has_dense else None, card=features["card"],
+                       sparse=features["sparse"], title=features["title"], preferred_region=bool(features["region"]))
 
 
 BUNDLED_MODEL = "fusion.json"
@@ -95,28 +97,6 @@ def fusion_for(kind: str, model: Path | None, dense_weight: float) -> Fusion:
         except (OSError, ValueError, KeyError) as exc:
             log.error("fusion model unusable (%s): falling back to the hand-set fusion", exc)
     return HandFusion(FusionWeights(dense=dense_weight))
-
-
-@dataclass(frozen=True)
-class FusionWeights:
-    dense: float = 0.6  # ZHENGWU_DENSE_WEIGHT: a vector of the document's own text
-    card: float = 0.2  # only the summary card matched
-    title: float = 0.6  # the question names the title
-    region_bonus: float = 0.2  # the document is of the region the asker prefers
-
-
-def fused_score(
-    weights: FusionWeights, *, dense: float | None, card: float, sparse: float, title: float, preferred_region: bool
-) -> float:
-    """One document's score. ``dense``: its best content cosine rescaled to [0, 1] among the candidates, or None
-    when no content vector of it was retrieved (then its rescaled ``card`` cosine counts, at the card weight);
-    ``sparse``: its best BM25 score over the best of all candidates; ``title``: ``title_match``."""
-    weight = weights.dense if dense is not None else weights.card
-    vector = dense if dense is not None else card
-    score = weight * vector + (1 - weight) * sparse + weights.title * title
-    if preferred_region:
-        score += weights.region_bonus
-    return score
 
 
 def min_max(values: list[float]) -> list[float]:

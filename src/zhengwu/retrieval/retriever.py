@@ -247,19 +247,23 @@ def chunk_order(sparse: dict[str, float], dense: dict[str, float]) -> list[tuple
 def prefer_region_among_namesakes(ranked: list[DocHit], region: str | None) -> list[DocHit]:
     """Among documents of the same title, the asker's region first (a 广州市 guide before the 深圳市 guide of
     the same item), without moving them against documents of other titles."""
+    order = namesake_order([h.doc.title for h in ranked], [h.doc.region for h in ranked], region)
+    return [ranked[i] for i in order]
+
+
+def namesake_order(titles: list[str], regions: list[str], region: str | None) -> list[int]:
+    """The positions of a ranking after moving ``region``'s document first within each group of namesakes."""
+    order = list(range(len(titles)))
     if not region:
-        return ranked
+        return order
     slots: dict[str, list[int]] = defaultdict(list)
-    for i, h in enumerate(ranked):
-        slots[h.doc.title].append(i)
-    out = list(ranked)
+    for i, title in enumerate(titles):
+        slots[title].append(i)
     for positions in slots.values():
-        if len(positions) < 2:
-            continue
-        group = sorted((ranked[i] for i in positions), key=lambda h: h.doc.region != region)
-        for i, h in zip(positions, group, strict=True):
-            out[i] = h
-    return out
+        if len(positions) > 1:
+            for slot, i in zip(positions, sorted(positions, key=lambda i: regions[i] != region), strict=True):
+                order[slot] = i
+    return order
 
 
 def diversify(ranked: list[DocHit], window: int = 5, per_type: int = 3) -> list[DocHit]:
