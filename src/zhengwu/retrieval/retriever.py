@@ -124,7 +124,7 @@ class Retriever:
         ranked = self.rank(hits)
         if self.reranker is not None:
             ranked = self.reranker.rerank(question, ranked, self.index)
-        return diversify(prefer_region_among_namesakes(ranked, filters.prefer_region))[:k]
+        return prefer_region_among_namesakes(ranked, filters.prefer_region)[:k]
 
     def rank(self, hits: list[DocHit]) -> list[DocHit]:
         for h in hits:
@@ -264,20 +264,3 @@ def namesake_order(titles: list[str], regions: list[str], region: str | None) ->
             for slot, i in zip(positions, sorted(positions, key=lambda i: regions[i] != region), strict=True):
                 order[slot] = i
     return order
-
-
-def diversify(ranked: list[DocHit], window: int = 5, per_type: int = 3) -> list[DocHit]:
-    """At most ``per_type`` documents of one type in the first ``window`` when other types are candidates:
-    a question answered by a guide should still see the law behind it, and the other way round."""
-    head: list[DocHit] = []
-    rest: list[DocHit] = []
-    counts: dict[str, int] = {}
-    for h in ranked:
-        if len(head) < window and counts.get(h.doc.doc_type, 0) < per_type:
-            head.append(h)
-            counts[h.doc.doc_type] = counts.get(h.doc.doc_type, 0) + 1
-        else:
-            rest.append(h)
-    while len(head) < window and rest:
-        head.append(rest.pop(0))
-    return head + rest

@@ -1,13 +1,10 @@
-"""The fusion formula (``zhengwu.retrieval.fusion``) on numbers chosen by hand, and the type diversity of the
-first results (``retriever.diversify``)."""
+"""The fusion formula (``zhengwu.retrieval.fusion``) on numbers chosen by hand, and the learned fusion."""
 
 from __future__ import annotations
 
 import pytest
 
-from zhengwu.index.store import DocMeta
 from zhengwu.retrieval.fusion import FusionWeights, fused_score, min_max, title_match
-from zhengwu.retrieval.retriever import DocHit, diversify
 
 WEIGHTS = FusionWeights(dense=0.6, card=0.2, title=0.6, region_bonus=0.2)
 
@@ -59,25 +56,6 @@ def test_title_match():
     assert title_match("居住证在哪办", "", "居住证") == 1.0  # the 事项名称 counts like the title
 
 
-def _hit(doc_id: str, doc_type: str, score: float) -> DocHit:
-    return DocHit(DocMeta(doc_id, doc_id, doc_type, "全国", "", "", "", "active", {}), score=score)
-
-
-def test_diversify_makes_room_for_another_type_in_the_first_five():
-    guides = [_hit(f"g{i}", "service_guide", 1.0 - i / 10) for i in range(6)]
-    law = _hit("law", "law", 0.1)
-    reordered = [h.doc.doc_id for h in diversify(guides + [law])]
-    assert reordered[:3] == ["g0", "g1", "g2"]  # the best stay first
-    assert "law" in reordered[:5] and reordered[3:5] == ["law", "g3"]
-    assert sorted(reordered) == sorted(h.doc.doc_id for h in guides + [law])  # nothing is lost
-
-
-def test_diversify_leaves_a_single_type_in_order():
-    guides = [_hit(f"g{i}", "service_guide", 1.0 - i / 10) for i in range(7)]
-    assert [h.doc.doc_id for h in diversify(guides)] == [f"g{i}" for i in range(7)]
-
-
-# -- the learned fusion -------------------------------------------------------------------------------------
 def _features(**values: float) -> dict[str, float]:
     from zhengwu.retrieval.features import FEATURES
 

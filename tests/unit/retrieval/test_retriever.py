@@ -20,7 +20,7 @@ def test_doc_type_filter(fixture_index):
 
 def test_the_first_five_results_show_the_law_behind_a_guide_question(fixture_index):
     """The fixture corpus has five guides: a guide question still sees a law among its first five results
-    (the fusion formula and diversify themselves: unit/retrieval/test_fusion.py)."""
+    (the fusion formulas themselves: unit/retrieval/test_fusion.py)."""
     hits = Retriever(fixture_index).retrieve("弩的运输审批", k=10)
     assert hits[0].doc.title == "弩的运输审批"
     assert {h.doc.doc_type for h in hits[:5]} >= {"service_guide", "law"}
