@@ -207,7 +207,8 @@ def compare_legs(assistant: Assistant, questions: list[Question]) -> dict[str, d
 
     Shows on the same run whether fusion beats each leg; no answer composition, no refusals.
     """
-    from zhengwu.retrieval.fusion import FusionWeights, HandFusion
+    from zhengwu.retrieval.features import FusionWeights
+    from zhengwu.retrieval.fusion import HandFusion
     from zhengwu.retrieval.retriever import Retriever
 
     index = assistant.index

@@ -77,7 +77,8 @@ def _ranks(values: Sequence[float]) -> list[float]:
     return out
 
 
-def _min_max(values: Sequence[float]) -> list[float]:
+def min_max(values: Sequence[float]) -> list[float]:
+    """Cosines rescaled to [0, 1] over the candidates that have one; 0 for those without."""
     present = [v for v in values if v > 0]
     if not present:
         return [0.0] * len(values)
@@ -96,8 +97,8 @@ def features_of(candidates: Sequence[Signals], intent: str) -> list[Features]:
         return []
     top_sparse = max(c.sparse for c in candidates) or 1.0
     top_expansion = max(c.expansion for c in candidates) or 1.0
-    dense_n = _min_max([c.dense for c in candidates])
-    card_n = _min_max([c.card for c in candidates])
+    dense_n = min_max([c.dense for c in candidates])
+    card_n = min_max([c.card for c in candidates])
     sparse_rr = _ranks([c.sparse for c in candidates])
     dense_rr = _ranks([c.dense for c in candidates])
     procedure = intent in ("procedure", "mixed")

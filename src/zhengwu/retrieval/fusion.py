@@ -99,16 +99,6 @@ def fusion_for(kind: str, model: Path | None, dense_weight: float) -> Fusion:
     return HandFusion(FusionWeights(dense=dense_weight))
 
 
-def min_max(values: list[float]) -> list[float]:
-    """Cosines rescaled to [0, 1] over the candidates that have one; 0 for those without."""
-    present = [v for v in values if v > 0]
-    if not present:
-        return [0.0] * len(values)
-    lo, hi = min(present), max(present)
-    span = max(hi - lo, 1e-6)
-    return [(v - lo) / span if v > 0 else 0.0 for v in values]
-
-
 def _bigrams(text: str) -> frozenset[str]:
     text = "".join(ch for ch in text if ch.isalnum())
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zhengwu.retrieval.fusion import FusionWeights, fused_score, min_max, title_match
+from zhengwu.retrieval.features import FusionWeights, fused_score, min_max
+from zhengwu.retrieval.fusion import title_match
 
 WEIGHTS = FusionWeights(dense=0.6, card=0.2, title=0.6, region_bonus=0.2)
 
