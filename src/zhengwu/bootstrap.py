@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -28,12 +28,10 @@ from zhengwu.answering.seams import Personaliser
 from zhengwu.answering.sessions import SessionStore
 from zhengwu.config import Settings
 from zhengwu.documents.loaders import load_paths
-from zhengwu.documents.screen import strip_instructions
 from zhengwu.errors import OperatorError
 from zhengwu.index import Index, IngestReport
-from zhengwu.index.chunking import chunk_document, embed_text
 from zhengwu.index.embeddings import EmbeddingCache, embed_with_cache, make_embedder
-from zhengwu.index.index import ProgressFactory, no_progress
+from zhengwu.index.index import ProgressFactory, dense_texts, no_progress, screen
 from zhengwu.index.vector_pack import pack_path, write_pack
 from zhengwu.ops.observability import DEPENDENCY_UP
 from zhengwu.personal import DbSessionStore, PeopleStore, load_personaliser, open_people_store
@@ -138,9 +136,7 @@ def build_vector_pack(
     for path in paths:
         loaded = load_paths([path], root=path if path.is_dir() else path.parent)
         for doc in loaded.documents:
-            body, _ = strip_instructions(doc.body)
-            chunks = chunk_document(replace(doc, body=body), dense_scope=settings.dense_scope)
-            texts.extend(embed_text(c, settings.embed_max_chars) for c in chunks if c.embed)
+            texts.extend(dense_texts(screen(doc)[0], settings.dense_scope, settings.embed_max_chars))
     texts = list(dict.fromkeys(texts))
     cache = EmbeddingCache(settings.cache_path)
     try:

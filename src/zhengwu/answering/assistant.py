@@ -205,7 +205,11 @@ class Assistant:
         hits = self.retriever.retrieve(text, Filters(), k=1)
         return bool(hits) and hits[0].title >= TITLE_NAMED
 
+    def filters_for(self, query: str, region: str | None) -> Filters:
+        """The retrieval filters for a fresh question from an asker of ``region`` (as ``ask`` builds them)."""
+        filters, _ = region_filters(analyse(query), region, self.index.regions())
+        return filters
+
     def _suggest_doc(self, query: str, user: UserContext) -> DocMeta | None:
-        filters, _ = region_filters(analyse(query), user.region, self.index.regions())
-        hits = self.retriever.retrieve(query, filters, k=1)
+        hits = self.retriever.retrieve(query, self.filters_for(query, user.region), k=1)
         return hits[0].doc if hits and hits[0].title >= SUGGESTION_TITLE_MATCH else None

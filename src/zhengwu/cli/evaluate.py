@@ -138,9 +138,6 @@ def fit_adapter_command(questions: Path, kb: Path, out: Path, folds: int, force:
     import numpy as np
 
     from zhengwu.index.adapter import QueryAdapter
-    from zhengwu.index.chunking import embed_text
-    from zhengwu.index.embeddings import embed_with_cache
-    from zhengwu.index.index import _as_chunk
     from zhengwu.quality.adapter_fit import cross_validate_adapter, fit_adapter, positives
     from zhengwu.quality.evaluation import read_questions
 
@@ -149,13 +146,10 @@ def fit_adapter_command(questions: Path, kb: Path, out: Path, folds: int, force:
     if len(items) < 20:
         raise click.ClickException(f"{questions}: {len(items)} questions with gold_doc_ids; at least 20 are needed")
     with tempfile.TemporaryDirectory(prefix="zhengwu-adapter-") as tmp:
-        throwaway, index = _kb_index(settings, kb, Path(tmp), quiet)
+        _, index = _kb_index(settings, kb, Path(tmp), quiet)
         try:
-            ids = [cid for cid, _ in index.store.embedded_chunks()]
-            stored = index.store.get_chunks(ids)
-            chunks = [_as_chunk(stored[cid]) for cid in ids if cid in stored]
-            vectors, _ = embed_with_cache(index.embedder, index.cache,
-                                          [embed_text(c, throwaway.embed_max_chars) for c in chunks])
+            chunks = index.embedded_chunks()
+            vectors = index.vectors_of(chunks)
             chunk_docs = [c.doc_id for c in chunks]
             tick = progress_bars(not quiet)("问题向量 questions", len(items))
             query_vectors = []

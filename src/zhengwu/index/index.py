@@ -143,12 +143,23 @@ class Index:
 
     @staticmethod
     def _screen(doc: Document, report: IngestReport) -> Document:
-        body, dropped = strip_instructions(doc.body)
-        if not dropped:
-            return doc
-        report.warnings.append(LoadError(doc.path or doc.doc_id, f"{dropped} sentence(s) addressed to the assistant "
-                                         "were removed (possible prompt injection); check the source"))
-        return replace(doc, body=body)
+        screened, dropped = screen(doc)
+        if dropped:
+            report.warnings.append(LoadError(doc.path or doc.doc_id, f"{dropped} sentence(s) addressed to the "
+                                             "assistant were removed (possible prompt injection); check the source"))
+        return screened
+
+    def vectors_of(self, chunks: Sequence[Chunk], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Vectors of stored chunks, as ingest made them: embedding cache, then the pack, then the embedder."""
+        texts = [embed_text(c, self.settings.embed_max_chars) for c in chunks]
+        vectors, _ = embed_with_cache(self.embedder, self.cache, texts, pack=self.pack, progress=progress)
+        return vectors
+
+    def embedded_chunks(self) -> list[Chunk]:
+        """Every stored chunk that has a vector."""
+        ids = [cid for cid, _ in self.store.embedded_chunks()]
+        stored = self.store.get_chunks(ids)
+        return [_as_chunk(stored[cid]) for cid in ids if cid in stored]
 
     def _prepare(self, doc: Document) -> _Prepared:
         chunks = chunk_document(doc, dense_scope=self.settings.dense_scope)
@@ -194,9 +205,7 @@ class Index:
         docs = self.documents()
         stored = self.store.get_chunks(missing)
         chunks = [_as_chunk(stored[cid]) for cid in missing if cid in stored]
-        texts = [embed_text(c, self.settings.embed_max_chars) for c in chunks]
-        vectors, _ = embed_with_cache(self.embedder, self.cache, texts, pack=self.pack,
-                                      progress=progress("补全向量 embedding", len(texts)))
+        vectors = self.vectors_of(chunks, progress("补全向量 embedding", len(chunks)))
         self.dense.upsert(
             [c.chunk_id for c in chunks], vectors, [_chroma_meta(docs[c.doc_id], c) for c in chunks]
         )
@@ -254,6 +263,18 @@ class Index:
     def close(self) -> None:
         self.store.close()
         self.cache.close()
+
+
+def screen(doc: Document) -> tuple[Document, int]:
+    """The document without sentences addressed to the assistant, and how many were cut (what is indexed and
+    what the vector pack is built from)."""
+    body, dropped = strip_instructions(doc.body)
+    return (replace(doc, body=body) if dropped else doc), dropped
+
+
+def dense_texts(doc: Document, dense_scope: str, max_chars: int) -> list[str]:
+    """The texts of a (screened) document that get a vector."""
+    return [embed_text(c, max_chars) for c in chunk_document(doc, dense_scope=dense_scope) if c.embed]
 
 
 def _chroma_meta(doc: Document | DocMeta, chunk: Chunk) -> dict:

@@ -22,11 +22,9 @@ from scipy.optimize import minimize
 
 from zhengwu.answering.assistant import Assistant
 from zhengwu.answering.guards import clean_question
-from zhengwu.answering.scope import region_filters
 from zhengwu.quality.evaluation import Question, _user_of, is_gold
 from zhengwu.retrieval.features import FEATURES
 from zhengwu.retrieval.fusion import Fusion, HandFusion, LinearFusion
-from zhengwu.retrieval.query import analyse
 from zhengwu.retrieval.retriever import namesake_order
 
 NEGATIVES = 60
@@ -53,7 +51,6 @@ def collect(assistant: Assistant, questions: Sequence[Question], group: str,
             progress: Callable[[int], None] | None = None) -> list[Example]:
     """Candidates and features of each question with answering documents, filtered as ``Assistant.ask`` does."""
     titles = {d.doc_id: d.title for d in assistant.index.documents().values()}
-    covered = assistant.index.regions()
     out = []
     for q in questions:
         if progress:
@@ -62,7 +59,7 @@ def collect(assistant: Assistant, questions: Sequence[Question], group: str,
             continue
         cleaned = clean_question(q.question)
         user = _user_of(q.profile)
-        filters, _ = region_filters(analyse(cleaned), user.region if user else None, covered)
+        filters = assistant.filters_for(cleaned, user.region if user else None)
         hits = assistant.retriever.candidates(cleaned, filters)
         ids = [h.doc.doc_id for h in hits]
         relevant = np.array([is_gold(q, d, titles.get(d, "")) for d in ids], dtype=bool)
@@ -176,10 +173,6 @@ class CrossValidation:
     oof: dict[str, dict[str, float]]  # set -> metrics of the learned fusion, out of fold
     baselines: dict[str, dict[str, dict[str, float]]]  # baseline -> set -> metrics on the same candidates
     fold_weights: list[dict[str, float]]
-
-    @property
-    def hand(self) -> dict[str, dict[str, float]]:
-        return self.baselines["hand"]
 
     def table(self) -> str:
         names = list(self.baselines)

@@ -192,8 +192,9 @@ class Retriever:
 
     def _featurise(self, question: str, hits: list[DocHit], filters: Filters) -> None:
         normalized = normalize(question)
-        fields = [f for f in detect_fields(normalized) if f in SECTION_FIELDS]
-        intent = intent_of(normalized)
+        asked = detect_fields(normalized)
+        fields = [f for f in asked if f in SECTION_FIELDS]
+        intent = intent_of(normalized, asked)
         stated = self.index.store.fields_of([h.doc.doc_id for h in hits if h.doc.doc_type == "service_guide"]) \
             if fields else {}
         signals = []
