@@ -100,11 +100,12 @@ def test_turns_on_different_workers_share_the_conversation(topology):
     server = serve(env, port, tmp / "serve1.log")
     try:
         first = ask(port, "弩的运输审批在哪里办理？", region="广州市").json()
-        workers = set()
-        for _ in range(8):
+        workers, asked = set(), 0
+        while asked < 8 or (len(workers) < 2 and asked < 40):  # the kernel picks the worker: ask until both have
             response = ask(port, "电话呢？", session_id=first["session_id"])
             workers.add(response.headers["x-served-by"])
             assert "020-12345" in response.json()["text"]
+            asked += 1
         assert len(workers) == 2, f"all follow-ups went to one worker: {workers}"
     finally:
         stop(server)
