@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     # Answering.
     hotline: str = "12345"
     max_question_chars: int = Field(default=500, ge=10)
+    # A complaint, report or suggestion is longer than a question: up to this many characters it is read
+    # and handed off (how to lodge it) instead of being turned away as too long.
+    max_message_chars: int = Field(default=2000, ge=10)
+    # The last check before an answer leaves (docs/answerability.md): a model fitted with cross-validation
+    # weighs whether the cited passages answer the question; below its threshold the assistant refuses.
+    # "coverage" falls back to the older rule (a share of the question's words in the evidence).
+    answerability: Literal["learned", "coverage"] = "learned"
+    answerability_model: Path | None = Field(default=None, description="A fitted model (evaluation/fit_answerability.py).")
 
     # Optional LLM generator: any OpenAI-compatible endpoint. Unset: the offline composer answers.
     llm_base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8001/v1 (vLLM, Ollama).")

@@ -8,7 +8,7 @@ from typing import Literal
 
 from zhengwu.answering.vocabulary import Status
 
-__all__ = ["Answer", "Citation", "Provenance", "Status"]
+__all__ = ["Answer", "Citation", "Handoff", "Provenance", "Status"]
 
 ProvenanceKind = Literal["composer", "llm", "curated"]
 
@@ -60,6 +60,16 @@ class Provenance:
 COMPOSER = Provenance()
 
 
+@dataclass(frozen=True)
+class Handoff:
+    """A message handed off instead of answered (a complaint, report, suggestion, plea, or a local matter the
+    sources do not cover): what staff see of it in the console. The text it is read from is masked already."""
+
+    category: str  # message_kind.KINDS: "complaint", "report", "suggestion", "help", "consult"
+    department: str = ""  # a guess at the responsible department, for staff to confirm
+    place: str = ""  # the place the message names, as written
+
+
 @dataclass
 class Answer:
     question: str
@@ -77,6 +87,8 @@ class Answer:
     # The logged conversation turn (set by the assistant when a turn log records turns): what the citizen's
     # 👍/👎 and staff reviews refer to. None when nothing was logged.
     turn_id: int | None = None
+    # Set when the message was handed off (status "refused", reason "handoff").
+    handoff: Handoff | None = None
 
     @property
     def path(self) -> str:

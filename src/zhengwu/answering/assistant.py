@@ -19,10 +19,13 @@ from collections.abc import Callable
 
 from zhengwu.answering import wording
 from zhengwu.answering.answer import Answer
+from zhengwu.answering.answerability import AnswerabilityModel, answer_features
 from zhengwu.answering.composer import compose
 from zhengwu.answering.followups import resolve_followup
 from zhengwu.answering.grounding import evidence_of, grounded
 from zhengwu.answering.guards import clean_question, declined, input_problem, refuse
+from zhengwu.answering.handoff import handoff_answer
+from zhengwu.answering.message_kind import MessageKind, classify_message
 from zhengwu.answering.personal_questions import personal_answer
 from zhengwu.answering.scope import TITLE_NAMED, region_filters, uncovered_regions
 from zhengwu.answering.seams import CuratedAnswers, Generator, Personaliser, TurnLog
@@ -32,15 +35,16 @@ from zhengwu.answering.user import UserContext
 from zhengwu.config import Settings
 from zhengwu.documents import NATIONAL
 from zhengwu.index import Index
-from zhengwu.index.store import DocMeta
+from zhengwu.index.store import DocMeta, StoredChunk
 from zhengwu.retrieval.fusion import fusion_for
-from zhengwu.retrieval.query import analyse, canonical_region
+from zhengwu.retrieval.query import analyse, canonical_region, region_chain
 from zhengwu.retrieval.retriever import DocHit, Filters, Reranker, Retriever
 
 log = logging.getLogger("zhengwu.assistant")
 
 RETRIEVED = 10  # documents ranked per question (kept in the answer for evaluation and review)
 SUGGESTION_TITLE_MATCH = 0.5  # a suggestion query must name the item at least this well
+ECHOED_MESSAGE_CHARS = 2000  # of a handed-off message, what the answer (and the transcript) keeps
 
 
 class Assistant:
@@ -68,6 +72,13 @@ class Assistant:
         self.curated = curated
         self.generator = generator
         self.personaliser = personaliser
+        # The last check on an answer (answerability.py); None: the older coverage rule in ``grounding``.
+        self.answerability: AnswerabilityModel | None = None
+        if settings.answerability == "learned":
+            self.answerability = AnswerabilityModel.load(settings.answerability_model)
+        self.coverage_rule = self.answerability is None
+        # Called with each checked answer's features: how evaluation/fit_answerability.py collects them.
+        self.on_answer_features: Callable[[dict[str, float], Answer], None] | None = None
 
     # -- public API ----------------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -94,7 +105,7 @@ class Assistant:
                 answer.turn_id = self.turns.log_turn(
                     state.session_id, user.owner, channel, answer.question, answer.text, answer.status,
                     citations=answer.citations, retrieved=answer.retrieved, path=answer.path, reason=answer.reason,
-                    latency_ms=answer.latency_ms,
+                    latency_ms=answer.latency_ms, handoff=answer.handoff,
                 )
             except Exception:  # noqa: BLE001 - a log write must never cost the citizen the answer
                 log.exception("could not log the conversation turn")
@@ -122,6 +133,12 @@ class Assistant:
     ) -> Answer:
         hotline = self.settings.hotline
         cleaned = clean_question(question)
+        # A complaint, report or suggestion is handed off, not answered from a law (and, being longer than a
+        # question, not turned away as too long).
+        if cleaned and len(cleaned) <= self.settings.max_message_chars:
+            kind = classify_message(cleaned)
+            if kind.hand_off:
+                return self._handoff(cleaned, kind)
         early = input_problem(cleaned, self.settings.max_question_chars, hotline) or personal_answer(
             cleaned, user, self.personaliser, hotline, names_an_item=self._names_an_item,
             suggest_doc=lambda query: self._suggest_doc(query, user))
@@ -152,7 +169,8 @@ class Assistant:
                             wording.say(wording.OUT_OF_REGION, hotline, covered=have, places=places))
             answer.retrieved = retrieved
             return answer
-        if not hits or not grounded(self.index, query, analysis.regions, hits[0], evidence, followup):
+        if not hits or not grounded(self.index, query, analysis.regions, hits[0], evidence, followup,
+                                    coverage_rule=self.coverage_rule):
             answer = refuse(cleaned, "weak_evidence", wording.say(wording.WEAK_EVIDENCE, hotline))
             answer.retrieved = retrieved
             return answer
@@ -165,6 +183,10 @@ class Assistant:
         # No LLM configured, or its reply failed verification: the grounded composer.
         answer = written or compose(cleaned, hits, self.index.store, fields=fields, same_item=same_item)
         answer.retrieved = retrieved
+        if not followup and not self._answers(analysis, hits, answer):
+            refusal = refuse(cleaned, "weak_evidence", wording.say(wording.WEAK_EVIDENCE, hotline))
+            refusal.retrieved = retrieved
+            return refusal
         top = same_item[0] if same_item else hits[0]
         if user.personal and self.personaliser:
             self.personaliser.decorate(answer, top.doc, fields, user.personal)
@@ -172,6 +194,36 @@ class Assistant:
                 answer.personal.insert(0, "region")
         self._remember_subject(state, top.doc)
         return answer
+
+    def _answers(self, analysis, hits: list[DocHit], answer: Answer) -> bool:
+        """Whether the passages ``answer`` cites answer the question (the answerability model)."""
+        if self.answerability is None and self.on_answer_features is None:
+            return True
+        features = answer_features(self.index, analysis, hits, answer)
+        if self.on_answer_features is not None:
+            self.on_answer_features(features, answer)
+        return self.answerability is None or self.answerability.answerable(features)
+
+    def _handoff(self, message: str, kind: MessageKind) -> Answer:
+        covered = self.index.regions()
+        answer = handoff_answer(message[:ECHOED_MESSAGE_CHARS], kind, hotline=self.settings.hotline,
+                                covered=covered, complaint_line=self._complaint_line(kind, covered))
+        return answer
+
+    def _complaint_line(self, kind: MessageKind, covered: frozenset[str]) -> tuple[DocMeta, StoredChunk] | None:
+        """A guide of the department the matter is for, in the place the message names, that lists a
+        complaint phone: the department's own complaint line. None unless the place is covered."""
+        place = canonical_region(kind.place) if kind.place else None
+        if not kind.department or not place or place not in covered:
+            return None
+        filters = Filters(regions=tuple(r for r in region_chain(place) if r in covered), prefer_region=place)
+        for hit in self.retriever.retrieve(f"{kind.department} 投诉", filters, k=5):
+            if hit.doc.doc_type != "service_guide" or kind.department not in hit.doc.department:
+                continue
+            for chunk in self.index.store.chunks_of(hit.doc.doc_id):
+                if chunk.field == "complaint" and chunk.text.strip() not in ("", "无"):
+                    return hit.doc, chunk
+        return None
 
     def _retrieve(self, query: str, filters: Filters, subject: str | None) -> list[DocHit]:
         """The ranked documents; for a follow-up, the conversation's item first ("那需要什么材料？" is about

@@ -51,12 +51,16 @@ def names_no_subject(index: Index, query: str) -> bool:
     return not index.analyzer.content_terms(rest)
 
 
-def grounded(index: Index, query: str, regions: list[str], top: DocHit, evidence: str, followup: bool) -> bool:
+def grounded(index: Index, query: str, regions: list[str], top: DocHit, evidence: str, followup: bool,
+             coverage_rule: bool = True) -> bool:
     """True when the best document may answer: named outright, a follow-up on the conversation's item, or
-    enough of the question's words in its evidence."""
+    enough of the question's words in its evidence. Without ``coverage_rule`` the last test is left to the
+    answerability model (``answerability``), which reads the passages the answer cites."""
     if top.title >= TITLE_NAMED or followup:
         return True
     if names_no_subject(index, query):
         return False
+    if not coverage_rule:
+        return True
     share, found = coverage(index, query, regions, top, evidence)
     return share >= MIN_COVERAGE or found >= MIN_FOUND_TERMS

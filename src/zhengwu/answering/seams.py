@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from zhengwu.answering.answer import Answer, Citation
+from zhengwu.answering.answer import Answer, Citation, Handoff
 from zhengwu.index.store import ChunkStore, DocMeta
 from zhengwu.retrieval.retriever import DocHit
 
@@ -28,7 +28,7 @@ class TurnLog(Protocol):
     def log_turn(
         self, session_id: str, user_id: int | None, channel: str, question: str, answer: str, status: str, *,
         citations: Sequence[Citation] = (), retrieved: Sequence[str] = (), path: str = "", reason: str = "",
-        latency_ms: float | None = None,
+        latency_ms: float | None = None, handoff: Handoff | None = None,
     ) -> int: ...
 
 

@@ -16,6 +16,7 @@ STATUS_LABELS: dict[str, str] = {"answered": "已回答", "refused": "已拒答"
 # personal use answered it.
 REASON_LABELS: dict[str, str] = {
     "weak_evidence": "资料不足",
+    "handoff": "转交办理",
     "out_of_region": "地区未收录",
     "out_of_scope": "超出服务范围",
     "personal_data": "涉及个人信息",

@@ -160,6 +160,8 @@ class ConversationTurn(Base):
     path: Mapped[str | None] = mapped_column(sa.String(255))
     reason: Mapped[str | None] = mapped_column(sa.String(32))
     latency_ms: Mapped[float | None] = mapped_column(sa.Double)
+    # A handed-off message's record (migration 0004): {category, department, place}; NULL when answered.
+    handoff: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))  # None is SQL NULL
 
 
 class Reminder(Base):

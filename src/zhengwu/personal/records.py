@@ -105,6 +105,7 @@ class TurnData:
     path: str = ""
     reason: str = ""
     latency_ms: float | None = None
+    handoff: dict | None = None  # {category, department, place} of a handed-off message
 
 
 @dataclass(frozen=True)

@@ -384,6 +384,19 @@ class ReviewStore(Transactional):
             ).one()
         return int(row[0]), int(row[1])
 
+    # -- handed-off messages --------------------------------------------------------------------------------
+
+    def handoffs(self, category: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[TurnData], int]:
+        """Messages handed off instead of answered (complaints, reports, suggestions, pleas, local matters),
+        newest first, optionally of one category; and how many there are."""
+        query = sa.select(ConversationTurn).where(ConversationTurn.handoff.is_not(None))
+        if category:
+            query = query.where(ConversationTurn.handoff["category"].as_string() == category)
+        counted = sa.select(sa.func.count()).select_from(query.subquery())
+        query = query.order_by(ConversationTurn.created_at.desc(), ConversationTurn.id.desc()).limit(limit).offset(offset)
+        with self._read() as session:
+            return [turn_data(t) for t in session.scalars(query)], session.scalar(counted) or 0
+
     # -- knowledge gaps -------------------------------------------------------------------------------------
 
     def gap_turns(self, since: datetime | None = None, limit: int = 20000) -> list[GapTurn]:

@@ -41,6 +41,12 @@ class CitationOut(BaseModel):
     doc_type: str = ""
 
 
+class HandoffOut(BaseModel):
+    category: str = Field(description="complaint | report | suggestion | help | consult (a local matter)")
+    department: str = Field(default="", description="A guess at the responsible department.")
+    place: str = Field(default="", description="The place the message names, as written.")
+
+
 class AnswerOut(BaseModel):
     text: str
     status: str = Field(description="answered | refused | clarify")
@@ -52,6 +58,8 @@ class AnswerOut(BaseModel):
                       description="composer, llm:<model>:<prompt versions>, or curated:v<n> (a staff-approved answer)")
     personal: list[str] = Field(default=[], description="personal uses applied (only with the user's consent)")
     turn_id: int | None = Field(default=None, description="Rate this answer with POST /api/v1/feedback.")
+    handoff: HandoffOut | None = Field(default=None, description="Set when the message was handed off (reason "
+                                       "handoff): a complaint, report, suggestion or plea, or a local matter.")
 
     @classmethod
     def from_answer(cls, answer: Answer) -> AnswerOut:
@@ -65,6 +73,7 @@ class AnswerOut(BaseModel):
             path=answer.path,
             personal=answer.personal,
             turn_id=answer.turn_id,
+            handoff=HandoffOut(**answer.handoff.__dict__) if answer.handoff else None,
         )
 
 

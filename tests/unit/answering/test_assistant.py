@@ -169,3 +169,30 @@ def test_answer_carries_session_latency_and_ranked_documents(assistant):
     assert answer.retrieved[0] == "11440000006939801C244010300100103"
     assert answer.to_dict()["status"] == "answered"
     assert "参考来源" in render_plain(answer)
+
+
+HANDOFF_MESSAGES = [
+    "举报东风路一家无证小作坊生产食品。这家作坊卫生极差，每天凌晨开工，污水直接排进河里，希望有关部门尽快查处！",
+    "建议在学府路口增设红绿灯。学府路口每天上下学时段车流很大，学生过马路很危险，恳请相关部门尽快安装。" * 12,
+]
+
+
+@pytest.mark.parametrize("message", HANDOFF_MESSAGES)
+def test_a_complaint_is_handed_off_not_answered_from_a_law(assistant, message):
+    answer = assistant.ask(message)  # the second is about 1,000 characters: read, not turned away as too long
+    assert answer.status == "refused" and answer.reason == "handoff"
+    assert "12345" in answer.text and "留言" in answer.text
+    assert not answer.citations and answer.handoff is not None
+    assert answer.handoff.category in ("report", "suggestion")
+
+
+def test_a_local_matter_of_a_masked_city_is_handed_off_as_a_consultation(assistant):
+    answer = assistant.ask("咨询A市地铁3号线某站出入口的规划。请问在晚报大道南侧是否有出入口？")
+    assert answer.status == "refused" and answer.reason == "handoff"
+    assert answer.handoff.category == "consult" and answer.handoff.place == "A市"
+    assert "A市" in answer.text and "12345" in answer.text
+
+
+def test_a_message_beyond_the_message_limit_is_still_too_long(assistant):
+    answer = assistant.ask("投诉小区物业乱收费，恳请有关部门处理。" * 200)  # 3,800 characters
+    assert answer.status == "clarify" and answer.reason == "too_long"

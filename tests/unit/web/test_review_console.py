@@ -237,7 +237,8 @@ def test_reviewer_pages_need_a_sign_in(env):
     turn_id = ask(env.client, MISSED)["turn_id"]
     session = env.store.turn(turn_id).session_id
     for path in ("/console", "/console/conversations", f"/console/conversations/{session}", "/console/curated",
-                 "/console/gaps", "/console/gaps.csv", "/console/export", "/console/export/reviewed.jsonl"):
+                 "/console/gaps", "/console/gaps.csv", "/console/export", "/console/export/reviewed.jsonl",
+                 "/console/handoffs"):
         assert env.client.get(path, follow_redirects=False).status_code == 401, path
     assert env.client.post(f"/console/turns/{turn_id}/review", data={"rating": "wrong"}).status_code == 401
     assert env.store.conversation(session)[0].reviews == []
@@ -342,6 +343,28 @@ def test_staff_management_by_an_admin(env):
     assert "carol" in page.text and "管理员" in page.text
     actions = [(e.actor, e.action) for e in env.people.audit_log()]
     assert ("console:alice", "staff_add") in actions and ("console:alice", "staff_disable") in actions
+
+
+COMPLAINT = ("投诉星河湾小区物业乱收停车费。我们是星河湾小区的业主，物业从上个月起每月多收两百元，联系电话13800138000，"
+             "多次反映无人处理，恳请有关部门尽快调查处理！")
+
+
+def test_handed_off_messages_are_listed_for_staff_with_their_record(env):
+    handed = ask(env.client, COMPLAINT)
+    assert handed["status"] == "refused" and handed["reason"] == "handoff"
+    assert handed["handoff"] == {"category": "complaint", "department": "住房和城乡建设局", "place": "星河湾小区"}
+    ask(env.client, "实验动物生产许可的咨询电话是多少？")  # an ordinary question is no handoff
+    stored = env.store.turn(handed["turn_id"])
+    assert stored.handoff["category"] == "complaint" and "13800138000" not in stored.question
+    signed_in(env, "bob")
+    page = env.client.get("/console/handoffs")
+    assert page.status_code == 200
+    assert "星河湾小区" in page.text and "住房和城乡建设局" in page.text and "投诉" in page.text
+    assert "实验动物" not in page.text and "13800138000" not in page.text
+    assert "共 1 条" in page.text
+    assert "共 0 条" in env.client.get("/console/handoffs?category=report").text
+    for odd in ("?page=99999999999999999999", "?page=-1", "?category=<script>"):
+        assert env.client.get("/console/handoffs" + odd).status_code == 200, odd
 
 
 def test_knowledge_gaps_page_and_csv(env):

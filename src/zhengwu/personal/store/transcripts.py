@@ -30,6 +30,7 @@ def turn_data(row: ConversationTurn) -> TurnData:
         path=row.path or "",
         reason=row.reason or "",
         latency_ms=row.latency_ms,
+        handoff=dict(row.handoff) if row.handoff else None,
     )
 
 
@@ -54,12 +55,14 @@ class Transcripts(StoreBase):
         path: str | None = None,
         reason: str | None = None,
         latency_ms: float | None = None,
+        handoff: Any = None,
     ) -> int:
         """Store one turn, with question and answer passed through ``mask`` first; returns its id.
 
         The keyword arguments record how the answer came about, so that staff can review it: ``citations``
         (``Citation`` objects or dicts), the ranked ``retrieved`` document ids, the ``path`` that produced the
-        text, the ``reason`` of a refusal and the latency."""
+        text, the ``reason`` of a refusal and the latency; ``handoff`` the record of a handed-off message
+        (an ``answering.answer.Handoff`` or a dict; its place is masked like the text)."""
         check(channel, CHANNELS, "channel")
         with self._write() as session:
             row = ConversationTurn(
@@ -75,10 +78,17 @@ class Transcripts(StoreBase):
                 path=path,
                 reason=reason,
                 latency_ms=latency_ms,
+                handoff=self._handoff_record(handoff),
             )
             session.add(row)
             session.flush()
             return row.id
+
+    def _handoff_record(self, handoff: Any) -> dict[str, str] | None:
+        if handoff is None:
+            return None
+        get = handoff.get if isinstance(handoff, dict) else lambda name, default="": getattr(handoff, name, default)
+        return {name: self._mask(str(get(name, "") or ""))[:120] for name in ("category", "department", "place")}
 
     def turns(
         self, user_id: int | None = None, session_id: str | None = None, limit: int | None = None
