@@ -33,9 +33,10 @@ def eval_group() -> None:
       zhengwu eval render r.json [...] --html r.html         the HTML report of saved --out reports
       zhengwu eval export-reviewed OUT [--rating wrong]      staff-reviewed questions as a question file
 
-    Scoring prints hit@1, hit@5, MRR@10, nDCG@10, must_contain, token F1, refusal rates and latency; --out
-    writes the full JSON report with one row per question, --html a self-contained HTML report with charts,
-    breakdowns and the worst questions.
+    Scoring prints hit@1, hit@5, MRR@10, nDCG@10, must_contain, answered_correct, wrong_answer_rate,
+    citation_precision, token F1, refusal rates, handoff_rate and latency; --out writes the full JSON report
+    with one row per question, --html a self-contained HTML report with charts, breakdowns and the worst
+    questions.
     """
 
 
@@ -57,8 +58,9 @@ def eval_command(
     """Score the assistant on a question file (format: shared/eval/FORMAT.md); the default command of
     `zhengwu eval`.
 
-    Prints hit@1, hit@5, MRR@10, nDCG@10, must_contain, token F1, refusal rates and latency, with --out
-    writes the full report with one row per question, and with --html a self-contained HTML report.
+    Prints hit@1, hit@5, MRR@10, nDCG@10, must_contain, answered_correct, wrong_answer_rate, citation_precision,
+    token F1, refusal rates, handoff_rate and latency, with --out writes the full report with one row per
+    question, and with --html a self-contained HTML report.
     """
     from zhengwu.quality.evaluation import compare_legs as legs_of
     from zhengwu.quality.evaluation import counts, evaluate, read_questions
@@ -196,7 +198,7 @@ def _say(quiet: bool):
               help="Questions listed per list (worse, better) in the terminal.")
 def compare_command(report_a: Path, report_b: Path, html: Path | None, threshold: float | None, limit: int) -> None:
     """Compare two `zhengwu eval --out` reports: metric deltas (B − A) and the questions, matched by id, that
-    got worse or better (hit rank, must_contain, refusals).
+    got worse or better (hit rank, must_contain, refusals, wrong answers).
 
     \b
     Example (CI):

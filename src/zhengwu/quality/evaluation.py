@@ -2,7 +2,22 @@
 asks every question through ``Assistant.ask`` and scores retrieval, answers, refusals and latency.
 
 The JSON report's top-level keys are exactly those of ``REPORT_KEYS``; a metric that no question applies to is
-``null``.
+``null``. Besides the retrieval metrics and ``must_contain``:
+
+- ``answered_correct``: over answerable questions with ``must_contain``, the share answered (status ``answered``)
+  with every ``must_contain`` element in the text (``must_contain`` alone also scores refusal texts).
+- ``wrong_answer_rate``: over all questions, the share answered wrongly (:func:`wrong_answer`): an unanswerable
+  question answered; an answerable one answered with a ``must_contain`` element missing; an answerable one
+  without ``must_contain`` but with gold documents, answered with no citation of a gold document (an answer
+  without citations counts as such). Answerable questions with neither are never counted wrong.
+- ``citation_precision``: over answered questions with gold documents, the mean per answer of the share of its
+  citations (each one counts, as listed) whose document is gold (:func:`is_gold`); no citations count as 0.
+- ``handoff_rate``: over all questions, the share refused with reason ``handoff`` (a complaint, report,
+  suggestion or request for help, handed off to 12345). These are refusals: ``refusal_rate`` and
+  ``false_refusal_rate`` count them as refused.
+
+Each row keeps what these are computed from (``cited_doc_ids``, and ``cited_gold`` when the question has gold
+documents) and the per-question results ``answered_correct``, ``wrong_answer`` and ``citation_precision``.
 """
 
 from __future__ import annotations
@@ -11,9 +26,10 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from zhengwu.answering.answer import Answer
 from zhengwu.answering.assistant import Assistant
@@ -22,9 +38,11 @@ from zhengwu.errors import OperatorError
 from zhengwu.index.analyzer import default_analyzer
 
 REPORT_KEYS = (
-    "hit@1", "hit@5", "mrr@10", "ndcg@10", "must_contain", "token_f1",
-    "refusal_rate", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms", "n", "rows",
+    "hit@1", "hit@5", "mrr@10", "ndcg@10", "must_contain", "answered_correct", "wrong_answer_rate",
+    "citation_precision", "token_f1", "refusal_rate", "false_refusal_rate", "handoff_rate",
+    "latency_p50_ms", "latency_p95_ms", "n", "rows",
 )
+HANDOFF = "handoff"  # the refusal reason of a message handed off to 12345 (complaint, report, request for help)
 _CITATION = re.compile(r"\[\d+\]")
 
 
@@ -107,6 +125,35 @@ def must_contain_ok(q: Question, text: str) -> bool:
     return True
 
 
+def citation_precision(row: Mapping[str, Any]) -> float | None:
+    """The share of an answer's citations whose document is gold (``row["cited_gold"]``); 0.0 for an answer
+    without citations; None when the question was not answered or has no gold documents."""
+    if row.get("status") != "answered" or "cited_gold" not in row:
+        return None
+    flags = row["cited_gold"]
+    return round(sum(1 for f in flags if f) / len(flags), 4) if flags else 0.0
+
+
+def answered_correct(row: Mapping[str, Any]) -> bool | None:
+    """Answered with every must_contain element; None for unanswerable questions and those without must_contain."""
+    if not row.get("answerable", True) or "must_contain" not in row:
+        return None
+    return row.get("status") == "answered" and bool(row["must_contain"])
+
+
+def wrong_answer(row: Mapping[str, Any]) -> bool:
+    """Answered although the answer is wrong: the question is unanswerable; or a must_contain element is missing;
+    or, without must_contain, the question has gold documents and no citation is of one. A refusal or a request
+    for clarification is never a wrong answer (false refusals are counted apart)."""
+    if row.get("status") != "answered":
+        return False
+    if not row.get("answerable", True):
+        return True
+    if "must_contain" in row:
+        return not row["must_contain"]
+    return citation_precision(row) == 0.0
+
+
 def token_f1(answer: str, gold: str) -> float:
     analyzer = default_analyzer()
     a = Counter(analyzer.words(_CITATION.sub("", answer)))
@@ -161,6 +208,7 @@ def evaluate(
             "retrieved_titles": [titles.get(d, "") for d in answer.retrieved[:5]],
             "answer": answer.text,
             "citations": [f"{c.title} · {c.section}" for c in answer.citations],
+            "cited_doc_ids": [c.doc_id for c in answer.citations],
             "latency_ms": answer.latency_ms,
             "path": answer.path,
             "meta": q.meta,
@@ -169,10 +217,16 @@ def evaluate(
             ranks = gold_ranks(q, answer.retrieved, titles)
             row["first_hit_rank"] = ranks[0] + 1 if ranks else None
             row["ndcg@10"] = round(_ndcg(ranks, len(q.gold_doc_ids) or len(q.gold_titles)), 4)
+            row["cited_gold"] = [is_gold(q, c.doc_id, titles.get(c.doc_id) or c.title) for c in answer.citations]
         if q.must_contain:
             row["must_contain"] = must_contain_ok(q, answer.text)
         if q.gold_answer:
             row["token_f1"] = round(token_f1(answer.text, q.gold_answer), 4)
+        if (correct := answered_correct(row)) is not None:
+            row["answered_correct"] = correct
+        row["wrong_answer"] = wrong_answer(row)
+        if (precision := citation_precision(row)) is not None:
+            row["citation_precision"] = precision
         rows.append(row)
         if progress:
             progress(1)
@@ -190,9 +244,13 @@ def summarise(rows: list[dict]) -> dict:
         "mrr@10": _mean(1.0 / f if f else 0.0 for f in firsts),
         "ndcg@10": _mean(r["ndcg@10"] for r in ranked),
         "must_contain": _mean(1.0 if r["must_contain"] else 0.0 for r in rows if "must_contain" in r),
+        "answered_correct": _mean(1.0 if c else 0.0 for r in rows if (c := answered_correct(r)) is not None),
+        "wrong_answer_rate": _mean(1.0 if wrong_answer(r) else 0.0 for r in rows),
+        "citation_precision": _mean(p for r in rows if (p := citation_precision(r)) is not None),
         "token_f1": _mean(r["token_f1"] for r in rows if "token_f1" in r),
         "refusal_rate": _mean(1.0 if r["status"] == "refused" else 0.0 for r in unanswerable),
         "false_refusal_rate": _mean(1.0 if r["status"] == "refused" else 0.0 for r in answerable),
+        "handoff_rate": _mean(1.0 if is_handoff(r) else 0.0 for r in rows),
         "latency_p50_ms": _percentile([r["latency_ms"] for r in rows], 0.5),
         "latency_p95_ms": _percentile([r["latency_ms"] for r in rows], 0.95),
         "n": len(rows),
@@ -200,6 +258,10 @@ def summarise(rows: list[dict]) -> dict:
     }
     assert tuple(report) == REPORT_KEYS
     return report
+
+
+def is_handoff(row: Mapping[str, Any]) -> bool:
+    return row.get("status") == "refused" and row.get("reason") == HANDOFF
 
 
 def compare_legs(assistant: Assistant, questions: list[Question]) -> dict[str, dict[str, float | None]]:
@@ -246,6 +308,8 @@ def counts(report: dict) -> dict[str, int]:
         "answered": statuses["answered"],
         "refused": statuses["refused"],
         "clarify": statuses["clarify"],
+        "handoff": sum(1 for r in rows if is_handoff(r)),
+        "wrong_answers": sum(1 for r in rows if wrong_answer(r)),
         "by_llm": sum(1 for r in rows if r.get("path", "").startswith("llm")),
         "by_composer": sum(1 for r in rows if r["status"] == "answered" and r.get("path", "composer") == "composer"),
     }

@@ -26,8 +26,9 @@ CITY_ID = "11440100007483172Q3440106013004"
 N_FIXTURE_DOCS = 8  # 5 guides, 2 laws, 1 policy (README.md is skipped)
 
 REPORT_KEYS = [
-    "hit@1", "hit@5", "mrr@10", "ndcg@10", "must_contain", "token_f1",
-    "refusal_rate", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms", "n", "rows",
+    "hit@1", "hit@5", "mrr@10", "ndcg@10", "must_contain", "answered_correct", "wrong_answer_rate",
+    "citation_precision", "token_f1", "refusal_rate", "false_refusal_rate", "handoff_rate",
+    "latency_p50_ms", "latency_p95_ms", "n", "rows",
 ]
 
 QUESTIONS = [
@@ -292,8 +293,8 @@ def test_eval_prints_metrics_and_writes_report(built_cli: Cli, tmp_path: Path) -
     questions = write_jsonl(tmp_path / "questions.jsonl", QUESTIONS)
     out = tmp_path / "reports" / "report.json"
     result = built_cli("eval", questions, "--quiet", "--out", out)
-    for key in ("hit@1", "hit@5", "mrr@10", "ndcg@10", "must_contain", "refusal_rate", "false_refusal_rate",
-                "latency_p50_ms"):
+    for key in ("hit@1", "hit@5", "mrr@10", "ndcg@10", "must_contain", "answered_correct", "wrong_answer_rate",
+                "citation_precision", "refusal_rate", "false_refusal_rate", "handoff_rate", "latency_p50_ms"):
         assert re.search(rf"^\s*{re.escape(key)}: ", result.output, re.M), f"{key} not printed:\n{result.output}"
     assert re.search(r"^\s*n: 4$", result.output, re.M)
     assert "counts: questions=4, answerable=3, unanswerable=1" in result.output
@@ -312,9 +313,21 @@ def test_eval_prints_metrics_and_writes_report(built_cli: Cli, tmp_path: Path) -
     assert "first_hit_rank" not in rows["q-out"]
     assert report["hit@1"] == 1.0 and report["hit@5"] == 1.0 and report["mrr@10"] == 1.0
     assert report["must_contain"] == 1.0
+    assert report["answered_correct"] == 1.0 and report["wrong_answer_rate"] == 0.0
+    assert report["handoff_rate"] == 0.0
+    assert rows["q-phone"]["cited_doc_ids"] and rows["q-phone"]["answered_correct"] is True
+    assert rows["q-phone"]["wrong_answer"] is False and rows["q-out"]["wrong_answer"] is False
+    assert rows["q-phone"]["citation_precision"] == report_precision(rows["q-phone"])
+    assert 0.0 < report["citation_precision"] <= 1.0
     assert report["refusal_rate"] == 1.0 and report["false_refusal_rate"] == 0.0
     assert 0.0 <= report["token_f1"] <= 1.0
     assert report["latency_p50_ms"] <= report["latency_p95_ms"]
+
+
+def report_precision(row: dict) -> float:
+    """Citation precision recomputed from the row's cited documents: those of the question's gold ids."""
+    gold = {PROVINCE_ID, CITY_ID}
+    return round(sum(d in gold for d in row["cited_doc_ids"]) / len(row["cited_doc_ids"]), 4)
 
 
 def test_eval_limit(built_cli: Cli, tmp_path: Path) -> None:

@@ -155,6 +155,58 @@ def test_html_report_without_docs_and_without_misses(tmp_path: Path) -> None:
     assert "No misses" in html
 
 
+def answer_level_report() -> dict:
+    """Rows with known answer-level metrics: answered_correct 1/2, wrong answers 3/6, citation precision .5,
+    handoff 1/6."""
+    rows = [
+        row("ok", rank=1, must=True, retrieved=["g1", "g2"]),
+        row("refused", rank=None, must=False, status="refused", retrieved=["law"]),  # 3 severe problems
+        row("uncited", rank=2, retrieved=["g2", "g1"]),  # no must_contain, cites no gold document
+        row("mc", rank=1, must=False, retrieved=["g1"]),  # must_contain missing (1 severe problem)
+        row("other", answerable=False),  # answered, should refuse
+        row("complaint", status="refused", answerable=False),
+    ]
+    rows[0].update(cited_doc_ids=["g1", "g2"], cited_gold=[True, False])
+    rows[2].update(cited_doc_ids=["g2"], cited_gold=[False])
+    rows[3].update(cited_doc_ids=["g1"], cited_gold=[True])
+    rows[1]["reason"] = "weak_evidence"
+    rows[5]["reason"] = "handoff"
+    return summarise(rows)
+
+
+def test_html_report_shows_answer_level_metrics_and_refusal_reasons() -> None:
+    report = answer_level_report()
+    assert report["answered_correct"] == pytest.approx(1 / 3, abs=1e-4)  # ok of ok, refused, mc
+    assert report["wrong_answer_rate"] == 0.5  # uncited, mc, other of 6
+    assert report["citation_precision"] == pytest.approx((0.5 + 0 + 1) / 3, abs=1e-4)
+    assert report["handoff_rate"] == pytest.approx(1 / 6, abs=1e-4)
+    html = eval_report.render_html(report, DOCS, source="dev.jsonl")
+    html_checks(html)
+    cards = html.split("分项统计")[0]
+    for label, value in (("答对率 · answered correct", "33.3%"), ("答错率 · wrong answers", "50.0%"),
+                         ("引用准确率 · citation precision", "50.0%"), ("转办率 · handoff rate", "16.7%")):
+        assert re.search(rf'{re.escape(label)}</div><div class="value">{re.escape(value)}</div>', cards), label
+    assert "3 of 6 answered though wrong" in cards and "1 of 6 handed off to 12345" in cards
+    for line in ("答对率 answered correct:", "答错率 wrong answers:", "引用准确率 citation precision:",
+                 "转办率 handoff rate:"):
+        assert f"<li>{line}" in cards, f"explanation of {line}"
+    # Refusals by reason: weak_evidence (answerable: a false refusal) and handoff, one each.
+    reasons = html.split("Refusals by reason", 1)[1].split("</table>", 1)[0]
+    assert re.search(r"<td>handoff</td><td>[^<]*</td><td class=\"num\">1</td><td class=\"num\">50\.0%</td>", reasons)
+    assert "<td>weak_evidence</td><td>资料不足</td>" in reasons
+    # Worst questions: wrong answers first, even before a refusal with more problems.
+    worst = html.split("最差问题", 1)[1]
+    order = [worst.index(f">{x}<") for x in ("other", "uncited", "mc", "refused")]
+    assert order == sorted(order), "wrong answers (the lowest hit rank first), then the false refusal"
+    assert "答错 wrong answer: no gold doc cited" in worst and "50% of citations gold" in worst
+    assert ">complaint<" not in worst
+
+
+def test_worst_rows_put_wrong_answers_before_refusals() -> None:
+    rows = answer_level_report()["rows"]
+    assert [r["id"] for r, _ in eval_report.worst_rows(rows)] == ["other", "uncited", "mc", "refused", "ok"]
+
+
 def test_charts_use_an_installed_cjk_font_or_english() -> None:
     assert charts.label("命中", "hit") in ("命中 hit", "hit")
     if charts.cjk_font():
@@ -232,6 +284,32 @@ def test_compare_deltas_and_question_lists() -> None:
     assert re.search(r"^hit@1 .*▲ +\+0\.2000 +better$", text, re.M), text
     html = compare.render_html(result, threshold=0.05)
     html_checks_compare(html)
+
+
+def test_compare_answer_level_metrics() -> None:
+    a = answer_level_report()
+    rows_b = [dict(r) for r in a["rows"]]
+    rows_b[2].update(cited_gold=[True])  # "uncited" now cites its gold document: no longer wrong
+    rows_b[4].update(status="refused", reason="handoff")  # "other" is now refused as a handoff
+    b = summarise(rows_b)
+    result = compare.compare_reports(a, b)
+    wrong = result.metric("wrong_answer_rate")
+    assert wrong.delta == pytest.approx(-2 / 6, abs=1e-4) and wrong.improved and wrong.gated
+    assert result.metric("citation_precision").improved and result.metric("answered_correct").delta == 0
+    handoff = result.metric("handoff_rate")
+    assert handoff.delta == pytest.approx(1 / 6, abs=1e-4)
+    assert not handoff.improved and handoff.worsening == 0 and not handoff.gated, "no better direction"
+    better = {d.id: [c.text for c in d.changes] for d in result.better}
+    assert better["uncited"] == ["wrong answer yes → no"]
+    assert better["other"] == ["answered → refused"], "the refusal says it already"
+    text = compare.render_text(result, threshold=0.0)
+    assert re.search(r"^wrong_answer_rate .*▼ +-0\.3333 +better$", text, re.M), text
+    assert re.search(r"^handoff_rate .*▲ +\+0\.166\d$", text, re.M), text
+    assert not result.regressions(0.0)
+    # Answering a question it used to refuse, but wrongly, is listed as worse.
+    c = summarise([{**rows_b[1], "status": "answered", "reason": ""}] + rows_b[2:])
+    worse = {d.id: [x.text for x in d.changes] for d in compare.compare_reports(b, c).worse}
+    assert worse["refused"] == ["refused → answered", "wrong answer no → yes"]
 
 
 def html_checks_compare(html: str) -> None:

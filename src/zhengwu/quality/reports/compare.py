@@ -1,10 +1,13 @@
 """``zhengwu eval compare A.json B.json``: what changed between two saved evaluation reports.
 
 Metric deltas are B − A. A *regression* is a change for the worse: a drop of a higher-is-better metric (hit@k,
-MRR, nDCG, must_contain, token F1, refusal rate on unanswerable questions) or a rise of the false-refusal rate.
-Latency is shown but never gated (it depends on the machine). Questions are matched by ``id``; one got worse when
-its first hit moved down (or out of the top 10), its must_contain check went from pass to fail, or its refusal
-changed the wrong way (an answerable question now refused, an unanswerable one now answered).
+MRR, nDCG, must_contain, answered_correct, citation precision, token F1, refusal rate on unanswerable questions)
+or a rise of the false-refusal or wrong-answer rate. Latency is shown but never gated (it depends on the
+machine), nor is the handoff rate, which has no better direction (right for complaints, a false refusal for an
+answerable question). Questions are matched by ``id``; one got worse when its first hit moved down (or out of
+the top 10), its must_contain check went from pass to fail, its refusal changed the wrong way (an answerable
+question now refused, an unanswerable one now answered), or it became a wrong answer (``evaluation.wrong_answer``)
+where no other change already says so.
 """
 
 from __future__ import annotations
@@ -17,22 +20,27 @@ from pathlib import Path
 from typing import Any
 
 from zhengwu.errors import OperatorError
+from zhengwu.quality.evaluation import wrong_answer
 from zhengwu.quality.reports.eval_report import NONE, clip
 from zhengwu.quality.reports.templates import render
 
 TITLE = "政务助手评测对比 · Evaluation comparison"
 MISS = 11  # a question with gold documents but no hit in the top 10 ranks below every hit
 
-# (key, label, higher is better, gated by --fail-on-regression)
-METRICS: tuple[tuple[str, str, bool, bool], ...] = (
+# (key, label, higher is better (None: no better direction), gated by --fail-on-regression)
+METRICS: tuple[tuple[str, str, bool | None, bool], ...] = (
     ("hit@1", "命中@1 hit@1", True, True),
     ("hit@5", "命中@5 hit@5", True, True),
     ("mrr@10", "MRR@10", True, True),
     ("ndcg@10", "nDCG@10", True, True),
     ("must_contain", "必含要点 must_contain", True, True),
+    ("answered_correct", "答对率 answered correct", True, True),
+    ("wrong_answer_rate", "答错率 wrong answer rate", False, True),
+    ("citation_precision", "引用准确率 citation precision", True, True),
     ("token_f1", "词重合 token F1", True, True),
     ("refusal_rate", "拒答率 refusal rate", True, True),
     ("false_refusal_rate", "误拒率 false refusal rate", False, True),
+    ("handoff_rate", "转办率 handoff rate", None, False),
     ("latency_p50_ms", "耗时 p50 latency (ms)", False, False),
     ("latency_p95_ms", "耗时 p95 latency (ms)", False, False),
     ("n", "问题数 n", True, False),
@@ -59,7 +67,7 @@ class MetricDelta:
     label: str
     a: float | None
     b: float | None
-    higher_is_better: bool
+    higher_is_better: bool | None  # None: a change is neither better nor worse
     gated: bool
 
     @property
@@ -72,14 +80,14 @@ class MetricDelta:
     def worsening(self) -> float:
         """How much worse B is than A, in the metric's own units (0 when not worse or not comparable)."""
         d = self.delta
-        if d is None:
+        if d is None or self.higher_is_better is None:
             return 0.0
         return max(0.0, -d if self.higher_is_better else d)
 
     @property
     def improved(self) -> bool:
         d = self.delta
-        return bool(d) and ((d > 0) == self.higher_is_better)
+        return bool(d) and self.higher_is_better is not None and ((d > 0) == self.higher_is_better)
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,9 @@ def question_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]
         elif not refused_b and should_refuse:
             text += " (should refuse)"
         changes.append(Change(text, better=refused_b == should_refuse))
+    wa, wb = wrong_answer(a), wrong_answer(b)
+    if wa != wb and all(c.better != (not wb) for c in changes):  # not already said by a change the same way
+        changes.append(Change(f"wrong answer {'yes' if wa else 'no'} → {'yes' if wb else 'no'}", better=not wb))
     return changes
 
 
@@ -197,7 +208,7 @@ def _delta(m: MetricDelta) -> tuple[str, str]:
 
 
 def _verdict(m: MetricDelta, threshold: float | None) -> str:
-    if m.delta in (None, 0):
+    if m.delta in (None, 0) or m.higher_is_better is None:
         return ""
     if m.improved:
         return "better"
@@ -227,7 +238,7 @@ def render_html(cmp: Comparison, *, name_a: str = "A", name_b: str = "B", thresh
     metrics = []
     for m in cmp.metrics:
         arrow, delta = _delta(m)
-        tone = "flat" if not m.delta else "up" if m.improved else "down"
+        tone = "flat" if not m.delta or m.higher_is_better is None else "up" if m.improved else "down"
         metrics.append({"label": m.label, "a": _value(m, m.a), "b": _value(m, m.b), "arrow": arrow,
                         "delta": delta, "tone": tone, "verdict": _verdict(m, threshold)})
 

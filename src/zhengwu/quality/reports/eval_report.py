@@ -2,7 +2,8 @@
 
 One self-contained file (inline CSS, charts as base64 PNGs, no scripts, no network) that staff can mail around or
 open from a share: headline metrics, charts, breakdown tables by question set, ``meta.field``, department and
-document type, and the worst questions with what was retrieved and answered.
+document type, the refused questions by reason, and the worst questions with what was retrieved and answered
+(wrong answers first: an answer that is wrong is worse than a refusal).
 
 Input is the report dict of :func:`zhengwu.evaluation.evaluate` (or a saved ``--out`` JSON file). The department
 and document type of a question are those of the gold document found (or, on a miss, of the first document
@@ -19,9 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from zhengwu.answering.vocabulary import REASON_LABELS
 from zhengwu.documents import DOC_TYPE_LABELS
 from zhengwu.index.store import DocMeta
-from zhengwu.quality.evaluation import counts, summarise
+from zhengwu.quality.evaluation import HANDOFF, citation_precision, counts, summarise, wrong_answer
 from zhengwu.quality.reports import charts
 from zhengwu.quality.reports.templates import render
 
@@ -95,6 +97,10 @@ def problems(row: Mapping[str, Any]) -> list[Problem]:
         found.append(Problem("未检索到 no gold doc in top 10"))
     if row.get("must_contain") is False:
         found.append(Problem("缺要点 must_contain failed"))
+    if answerable and "must_contain" not in row and wrong_answer(row):
+        found.append(Problem("答错 wrong answer: no gold doc cited"))
+    elif (precision := citation_precision(row)) is not None and 0 < precision < 1:
+        found.append(Problem(f"部分引用非正确文档 {precision:.0%} of citations gold", severe=False))
     if not answerable and row.get("status") == "answered":
         found.append(Problem("应拒答却回答 answered, should refuse"))
     if answerable and row.get("status") == "refused":
@@ -105,13 +111,14 @@ def problems(row: Mapping[str, Any]) -> list[Problem]:
 
 
 def worst_rows(rows: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], list[Problem]]]:
-    """Questions with a problem, misses first (most severe problems, then the lowest hit rank)."""
+    """Questions with a problem: wrong answers first (an answer that is wrong is worse than a refusal), then the
+    other misses; within each, most severe problems first, then the lowest hit rank."""
     scored = [(row, found) for row in rows if (found := problems(row))]
 
-    def key(item: tuple[Mapping[str, Any], list[Problem]]) -> tuple[int, int]:
+    def key(item: tuple[Mapping[str, Any], list[Problem]]) -> tuple[int, int, int]:
         row, found = item
         rank = row.get("first_hit_rank") or 11
-        return (-sum(p.severe for p in found), -rank)
+        return (0 if wrong_answer(row) else 1, -sum(p.severe for p in found), -rank)
 
     return sorted(scored, key=key)
 
@@ -143,6 +150,8 @@ def _metrics_row(key: str, rows: list[dict]) -> dict:
             {"text": pct(summary["hit@1"]), "tone": tone(summary["hit@1"])},
             {"text": pct(summary["hit@5"]), "tone": tone(summary["hit@5"])},
             {"text": pct(summary["must_contain"]), "tone": tone(summary["must_contain"])},
+            {"text": pct(summary["wrong_answer_rate"]),
+             "tone": tone(summary["wrong_answer_rate"], higher_is_better=False, good=0.05, bad=0.15)},
             {"text": pct(refused), "tone": _refused_tone(rows, refused)},
         ],
     }
@@ -197,6 +206,29 @@ def breakdowns(rows: list[dict], docs: Mapping[str, DocMeta] | None, source: str
     return tables
 
 
+def refusal_reasons(rows: list[Mapping[str, Any]]) -> list[dict]:
+    """The refused questions by reason (most frequent first): how many, of them answerable (false refusals) and
+    unanswerable."""
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row.get("status") == "refused":
+            groups[row.get("reason") or ""].append(row)
+    refused = sum(len(g) for g in groups.values())
+    out = []
+    for reason, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        answerable = sum(1 for r in group if r.get("answerable", True))
+        out.append({
+            "reason": reason or UNLABELLED,
+            "label": REASON_LABELS.get(reason, "转办 12345" if reason == HANDOFF else ""),
+            "n": len(group),
+            "share": pct(len(group) / refused),
+            "of_all": pct(len(group) / len(rows)),
+            "answerable": answerable,
+            "unanswerable": len(group) - answerable,
+        })
+    return out
+
+
 # --- page ------------------------------------------------------------------------------------------------------
 
 
@@ -209,8 +241,11 @@ def hit_curve(rows: Iterable[Mapping[str, Any]], k_max: int = 10) -> list[float]
 
 
 def _cards(report: Mapping[str, Any]) -> list[dict]:
+    rows = report["rows"]
     c = counts(dict(report))
     gold, checked = c["with_gold_documents"], c["with_must_contain"]
+    correct_checked = sum(1 for r in rows if r.get("answerable", True) and "must_contain" in r)
+    with_precision = sum(1 for r in rows if citation_precision(r) is not None)
 
     def card(label: str, value: str, hint: str = "", tone_: str = "plain") -> dict:
         return {"label": label, "value": value, "hint": hint, "tone": tone_}
@@ -222,6 +257,14 @@ def _cards(report: Mapping[str, Any]) -> list[dict]:
         card("nDCG@10", ratio(report["ndcg@10"]), "graded ranking quality", tone(report["ndcg@10"])),
         card("必含要点 · must_contain", pct(report["must_contain"]), f"{checked} answers checked",
              tone(report["must_contain"])),
+        card("答对率 · answered correct", pct(report.get("answered_correct")),
+             f"answered with every must_contain element, of {correct_checked} answerable",
+             tone(report.get("answered_correct"))),
+        card("答错率 · wrong answers", pct(report.get("wrong_answer_rate")),
+             f"{c['wrong_answers']} of {report['n']} answered though wrong",
+             tone(report.get("wrong_answer_rate"), higher_is_better=False, good=0.05, bad=0.15)),
+        card("引用准确率 · citation precision", pct(report.get("citation_precision")),
+             f"citations that are gold documents, {with_precision} answers", tone(report.get("citation_precision"))),
     ]
     if report.get("token_f1") is not None:
         cards.append(card("词重合 · token F1", ratio(report["token_f1"]), "against gold answers",
@@ -231,6 +274,8 @@ def _cards(report: Mapping[str, Any]) -> list[dict]:
              tone(report["refusal_rate"])),
         card("误拒率 · false refusals", pct(report["false_refusal_rate"]), f"on {c['answerable']} answerable",
              tone(report["false_refusal_rate"], higher_is_better=False)),
+        card("转办率 · handoff rate", pct(report.get("handoff_rate")),
+             f"{c['handoff']} of {report['n']} handed off to 12345 (counted as refused)"),
         card("耗时 p50 · latency", ms(report["latency_p50_ms"]), "median per question"),
         card("耗时 p95 · latency", ms(report["latency_p95_ms"]), "95th percentile",
              "plain" if report["latency_p95_ms"] is None else "good" if report["latency_p95_ms"] <= 100
@@ -306,6 +351,7 @@ def render_html(
     rows = list(report["rows"])
     worst, more = _worst(rows, docs, worst_limit)
     misses = sum(1 for r in rows if is_miss(r))
+    wrong = sum(1 for r in rows if wrong_answer(r))
     when = (generated or datetime.now()).strftime("%Y-%m-%d %H:%M")
     subtitle = [s for s in (source, f"{len(rows):,} 个问题 questions", f"生成于 generated {when}",
                             f"索引 index: {len(docs):,} documents" if docs else None) if s]
@@ -316,9 +362,11 @@ def render_html(
         cards=_cards(report),
         charts=_charts(rows, report),
         breakdowns=breakdowns(rows, docs, source),
+        reasons=refusal_reasons(rows),
         worst=worst,
         worst_more=more,
-        worst_title=f"{misses} misses, then questions whose first hit is not at rank 1",
+        worst_title=f"{misses} misses ({wrong} wrong answers first, then refusals and retrieval misses), then "
+                    "questions whose first hit is not at rank 1",
         footer="Generated by `zhengwu eval --html`. Metrics as in shared/eval/FORMAT.md and evaluation/README.md. "
                "This file is self-contained: no scripts, no external files, nothing fetched from the network.",
     )

@@ -26,7 +26,8 @@ header.top .sub span + span::before { content:"·"; margin:0 8px; color:#8fa6bc;
 h2 { font-size:18px; margin:32px 0 10px; padding-bottom:6px; border-bottom:2px solid var(--line); }
 h2 small, h3 small { color:var(--muted); font-weight:400; font-size:13px; margin-left:6px; }
 h3 { font-size:15px; margin:22px 0 8px; }
-p.note { color:var(--muted); font-size:12.5px; margin:4px 0 10px; }
+p.note, ul.note { color:var(--muted); font-size:12.5px; margin:4px 0 10px; }
+ul.note { margin-top:12px; padding-left:20px; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(150px,1fr)); gap:12px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px;
         border-top:4px solid var(--accent); }
@@ -98,7 +99,7 @@ MACROS = """
 <h3>{{ table.title }}{% if table.note %} <small>{{ table.note }}</small>{% endif %}</h3>
 <table>
 <thead><tr><th>{{ table.key_label }}</th><th class="num">n</th><th class="num">hit@1</th><th class="num">hit@5</th>
-<th class="num">must_contain</th><th class="num">拒答 refused</th></tr></thead>
+<th class="num">must_contain</th><th class="num">答错 wrong</th><th class="num">拒答 refused</th></tr></thead>
 <tbody>
 {%- for row in table.rows %}
 <tr><td>{{ row.key }}</td><td class="num">{{ row.n }}</td>
@@ -115,6 +116,17 @@ EVAL = """{% extends "layout.html" %}
 {% block content %}
 <h2>总体指标 <small>Headline metrics</small></h2>
 {{ m.cards(cards) }}
+<ul class="note">
+<li>答对率 answered correct: of the answerable questions with must_contain, the share answered (not refused, not asked
+back) with every must_contain element in the answer (must_contain alone also scores refusal texts).</li>
+<li>答错率 wrong answers: of all questions, the share answered although wrong: an unanswerable question answered, an
+answerable one answered with a must_contain element missing, or (without must_contain) answered citing none of
+its gold documents. A wrong answer is worse than a refusal.</li>
+<li>引用准确率 citation precision: over answered questions with gold documents, the mean share of an answer's citations
+that are gold documents (an answer without citations counts 0).</li>
+<li>转办率 handoff rate: of all questions, the share refused as a complaint, report, suggestion or request for help
+and handed off to 12345 (reason handoff); these count as refusals in the refusal and false-refusal rates.</li>
+</ul>
 
 <h2>图表 <small>Charts</small></h2>
 <div class="charts">
@@ -125,12 +137,30 @@ EVAL = """{% extends "layout.html" %}
 
 <h2>分项统计 <small>Breakdowns</small></h2>
 <p class="note">hit@1 / hit@5: share of questions with a gold document among the first 1 / 5 retrieved (questions
-with gold documents only). must_contain: share of answers containing every required string. refused: share of the
-group's questions the assistant refused (a refusal is right only for unanswerable questions).</p>
+with gold documents only). must_contain: share of answers containing every required string. wrong: share of the
+group's questions answered although wrong (as 答错率 above). refused: share of the group's questions the assistant
+refused (a refusal is right only for unanswerable questions).</p>
 <div class="tables">
 {%- for table in breakdowns %}
 {{ m.breakdown(table) }}
 {%- endfor %}
+<div>
+<h3>按拒答原因 · Refusals by reason <small>answerable ones are false refusals</small></h3>
+{%- if reasons %}
+<table>
+<thead><tr><th>原因 reason</th><th>说明</th><th class="num">n</th><th class="num">of refused</th><th class="num">of all</th>
+<th class="num">answerable</th><th class="num">unanswerable</th></tr></thead>
+<tbody>
+{%- for r in reasons %}
+<tr><td>{{ r.reason }}</td><td>{{ r.label }}</td><td class="num">{{ r.n }}</td><td class="num">{{ r.share }}</td>
+<td class="num">{{ r.of_all }}</td><td class="num">{{ r.answerable }}</td><td class="num">{{ r.unanswerable }}</td></tr>
+{%- endfor %}
+</tbody>
+</table>
+{%- else %}
+<div class="empty">没有拒答 · No question was refused.</div>
+{%- endif %}
+</div>
 </div>
 
 <h2>最差问题 <small>Worst questions — {{ worst_title }}</small></h2>
@@ -155,7 +185,7 @@ group's questions the assistant refused (a refusal is right only for unanswerabl
 {%- if worst_more %}<p class="note">… and {{ worst_more }} more (see the JSON report).</p>{% endif %}
 {%- else %}
 <div class="empty">没有未命中的问题 · No misses: every answerable question found a gold document in the top 10, every
-must_contain check passed and every unanswerable question was refused.</div>
+must_contain check passed, no answer was wrong and every unanswerable question was refused.</div>
 {%- endif %}
 {% endblock %}
 {% block footer %}{{ footer }}{% endblock %}
