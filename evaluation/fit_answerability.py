@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         index.close()
         if args.examples:
             args.examples.write_bytes(pickle.dumps(examples))
-    checked = sum(e.features is not None for e in examples)
-    print(f"{len(examples)} questions, {checked} answers reached the check, {time.perf_counter() - started:.0f}s",
+    checked = sum(bool(e.alternatives) for e in examples)
+    print(f"{len(examples)} questions, {checked} questions reached the check, {time.perf_counter() - started:.0f}s",
           file=sys.stderr)
 
     probs = out_of_fold(examples, args.folds, args.l2)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             for t in THRESHOLDS[::5])
         args.report.write_text(
             f"# Answerability: out-of-fold results\n\n`python evaluation/fit_answerability.py --folds {args.folds} "
-            f"--cost {args.cost}` on {len(examples)} questions ({', '.join(groups)}); {checked} answers reached the "
+            f"--cost {args.cost}` on {len(examples)} questions ({', '.join(groups)}); {checked} questions reached the "
             f"check. Every answer is judged by a model fitted without it ({args.folds} folds, stratified by set and "
             f"outcome). The threshold {threshold:.2f} maximises right − {args.cost:g} × wrong, sets weighted "
             f"alike.\n\n{table}\n\n## Sweep (answered-correct / wrong-answer rate, out of fold)\n\n"

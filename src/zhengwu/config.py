@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # "coverage" falls back to the older rule (a share of the question's words in the evidence).
     answerability: Literal["learned", "coverage"] = "learned"
     answerability_model: Path | None = Field(default=None, description="A fitted model (evaluation/fit_answerability.py).")
+    answerability_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Override the model's threshold (docs/answerability.md: higher refuses more, answers fewer wrongly).")
 
     # Optional LLM generator: any OpenAI-compatible endpoint. Unset: the offline composer answers.
     llm_base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8001/v1 (vLLM, Ollama).")

@@ -33,7 +33,7 @@ from zhengwu.retrieval.retriever import DocHit
 FEATURES: tuple[str, ...] = (
     "coverage", "coverage_doc", "rarest_found", "found_terms", "question_terms", "title", "dense_raw",
     "card_raw", "sparse_rr", "dense_rr", "legs_agree", "chunk_gap", "doc_size", "score", "margin", "value_asked", "value_found", "field_missing", "guide", "law",
-    "legal_guide", "realtime", "own_record", "advice", "long_question", "citations",
+    "legal_guide", "realtime", "own_record", "advice", "long_question", "citations", "rank",
 )
 
 # Words that mark a question no document answers, whatever it is about: today's figures, the asker's own
@@ -103,8 +103,10 @@ def _focus_text(analysis: Analysis) -> str:
     return rest
 
 
-def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], answer: Answer) -> dict[str, float]:
-    """The features of one answer about to be given (see the module docstring)."""
+def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], answer: Answer,
+                    rank: int = 0) -> dict[str, float]:
+    """The features of one candidate answer, composed from ``hits[0]`` — retrieval's document of rank ``rank``
+    (see the module docstring)."""
     analyzer = index.analyzer
     idf = index.sparse.idf
     places = {normalize(p) for p in analysis.regions}
@@ -158,4 +160,5 @@ def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], an
         "advice": 1.0 if ADVICE.search(analysis.text) else 0.0,
         "long_question": min(len(analysis.text), 120) / 120,
         "citations": min(len(cited_docs), 3) / 3,
+        "rank": float(rank),
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from zhengwu.answering import wording
 from zhengwu.answering.answer import Answer
@@ -37,13 +38,14 @@ from zhengwu.documents import NATIONAL
 from zhengwu.index import Index
 from zhengwu.index.store import DocMeta, StoredChunk
 from zhengwu.retrieval.fusion import fusion_for
-from zhengwu.retrieval.query import analyse, canonical_region, region_chain
+from zhengwu.retrieval.query import Analysis, analyse, canonical_region, region_chain
 from zhengwu.retrieval.retriever import DocHit, Filters, Reranker, Retriever
 
 log = logging.getLogger("zhengwu.assistant")
 
 RETRIEVED = 10  # documents ranked per question (kept in the answer for evaluation and review)
 SUGGESTION_TITLE_MATCH = 0.5  # a suggestion query must name the item at least this well
+ALTERNATIVES = 3  # answers weighed by the answerability model: from the best document and the next two
 ECHOED_MESSAGE_CHARS = 2000  # of a handed-off message, what the answer (and the transcript) keeps
 
 
@@ -76,6 +78,8 @@ class Assistant:
         self.answerability: AnswerabilityModel | None = None
         if settings.answerability == "learned":
             self.answerability = AnswerabilityModel.load(settings.answerability_model)
+            if settings.answerability_threshold is not None:
+                self.answerability = replace(self.answerability, threshold=settings.answerability_threshold)
         self.coverage_rule = self.answerability is None
         # Called with each checked answer's features: how evaluation/fit_answerability.py collects them.
         self.on_answer_features: Callable[[dict[str, float], Answer], None] | None = None
@@ -182,11 +186,16 @@ class Assistant:
             written = self.generator.answer(cleaned, same_item or hits, self.index.store, fields, on_delta=on_delta)
         # No LLM configured, or its reply failed verification: the grounded composer.
         answer = written or compose(cleaned, hits, self.index.store, fields=fields, same_item=same_item)
+        if not followup:
+            alternatives = written is None and same_item is None and hits[0].title < TITLE_NAMED
+            chosen = self._best_supported(cleaned, analysis, hits, answer, alternatives)
+            if chosen is None:
+                refusal = refuse(cleaned, "weak_evidence", wording.say(wording.WEAK_EVIDENCE, hotline))
+                refusal.retrieved = retrieved
+                return refusal
+            hits, answer = chosen
+            fields = fields_asked(analysis, hits[0])
         answer.retrieved = retrieved
-        if not followup and not self._answers(analysis, hits, answer):
-            refusal = refuse(cleaned, "weak_evidence", wording.say(wording.WEAK_EVIDENCE, hotline))
-            refusal.retrieved = retrieved
-            return refusal
         top = same_item[0] if same_item else hits[0]
         if user.personal and self.personaliser:
             self.personaliser.decorate(answer, top.doc, fields, user.personal)
@@ -195,14 +204,31 @@ class Assistant:
         self._remember_subject(state, top.doc)
         return answer
 
-    def _answers(self, analysis, hits: list[DocHit], answer: Answer) -> bool:
-        """Whether the passages ``answer`` cites answer the question (the answerability model)."""
+    def _best_supported(self, question: str, analysis: Analysis, hits: list[DocHit], answer: Answer,
+                        alternatives: bool) -> tuple[list[DocHit], Answer] | None:
+        """The answer whose cited passages best answer the question, if the answerability model finds it good
+        enough; None: refuse. Besides the answer from the best document, the composer's answers from the next
+        ``ALTERNATIVES - 1`` documents are weighed (the right law is often second): the model reads what each
+        one would quote. Without a model the best document's answer stands."""
+        candidates = [(hits, answer)]
+        if alternatives:
+            for i in range(1, min(ALTERNATIVES, len(hits))):
+                reordered = [hits[i], *hits[:i], *hits[i + 1:]]
+                composed = compose(question, reordered, self.index.store, fields=fields_asked(analysis, hits[i]))
+                candidates.append((reordered, composed))
         if self.answerability is None and self.on_answer_features is None:
-            return True
-        features = answer_features(self.index, analysis, hits, answer)
-        if self.on_answer_features is not None:
-            self.on_answer_features(features, answer)
-        return self.answerability is None or self.answerability.answerable(features)
+            return candidates[0]
+        best, best_p = candidates[0], -1.0
+        for rank, (ranked, candidate) in enumerate(candidates):
+            features = answer_features(self.index, analysis, ranked, candidate, rank=rank)
+            if self.on_answer_features is not None:
+                self.on_answer_features(features, candidate)
+            p = self.answerability.probability(features) if self.answerability is not None else 1.0 - rank
+            if p > best_p:
+                best, best_p = (ranked, candidate), p
+        if self.answerability is not None and best_p < self.answerability.threshold:
+            return None
+        return best
 
     def _handoff(self, message: str, kind: MessageKind) -> Answer:
         covered = self.index.regions()

@@ -26,43 +26,44 @@ from zhengwu.answering.answerability import FEATURES, AnswerabilityModel
 from zhengwu.answering.assistant import Assistant
 from zhengwu.quality.evaluation import Question, _user_of, is_gold, must_contain_ok
 
-COST = 3.0
+COST = 2.0
 L2 = 0.05
 THRESHOLDS = tuple(round(0.02 * i, 2) for i in range(1, 50))
 
 
 @dataclass
 class Outcome:
-    """One question: which set, whether it is answerable, and either the features of the answer that reached
-    the check and whether that answer was right, or (``features is None``) the status it got before the check."""
+    """One question: which set, whether it is answerable, the candidate answers that reached the check (each one's
+    features and whether it was right, the best document's first) — or none, and the status it got before."""
 
     qid: str
     group: str
     answerable: bool
-    features: dict[str, float] | None
-    right: bool
+    alternatives: list[tuple[dict[str, float], bool]]
+    right: bool  # of the answer given without the check
     status: str
 
 
 def collect(assistant: Assistant, questions: Sequence[Question], group: str,
             progress: Callable[[int], None] | None = None) -> list[Outcome]:
-    """Ask every question with the check switched off (and no coverage rule before it), recording what it sees."""
+    """Ask every question with the check switched off (and no coverage rule before it), recording each candidate
+    answer the check would weigh."""
     saved = assistant.answerability, assistant.coverage_rule, assistant.on_answer_features
     titles = {d.doc_id: d.title for d in assistant.index.documents().values()}
-    seen: list[dict[str, float]] = []
+    seen: list[tuple[dict[str, float], Answer]] = []
     assistant.answerability, assistant.coverage_rule = None, False
-    assistant.on_answer_features = lambda features, answer: seen.append(features)
+    assistant.on_answer_features = lambda features, answer: seen.append((dict(features), answer))
     out = []
     try:
         for q in questions:
-            seen.clear()
             user = _user_of(q.profile)
             session = None
             for turn in q.turns:
                 session = assistant.ask(turn, session=session, user=user).session_id
+            seen.clear()
             answer = assistant.ask(q.question, session=session, user=user)
-            features = dict(seen[-1]) if seen and answer.status == "answered" else None
-            out.append(Outcome(q.id, group, q.answerable, features, _right(q, answer, titles), answer.status))
+            alternatives = [(f, _right(q, a, titles)) for f, a in seen] if answer.status == "answered" else []
+            out.append(Outcome(q.id, group, q.answerable, alternatives, _right(q, answer, titles), answer.status))
             if progress:
                 progress(1)
     finally:
@@ -80,23 +81,20 @@ def _right(q: Question, answer: Answer, titles: dict[str, str]) -> bool:
     return True
 
 
-def _matrix(examples: Sequence[Outcome]) -> np.ndarray:
-    return np.array([[e.features[f] for f in FEATURES] for e in examples if e.features is not None], dtype=float)
-
-
 def fit(examples: Sequence[Outcome], l2: float = L2) -> AnswerabilityModel:
-    """A model fitted on the examples that reached the check (threshold left at 0.5: see ``choose_threshold``)."""
-    checked = [e for e in examples if e.features is not None]
-    x = _matrix(checked)
-    y = np.array([1.0 if e.right else 0.0 for e in checked])
+    """A model fitted on every candidate answer that reached the check (threshold left at 0.5: see
+    ``choose_threshold``)."""
+    rows = [(e.group, f, right) for e in examples for f, right in e.alternatives]
+    x = np.array([[f[name] for name in FEATURES] for _, f, _ in rows], dtype=float)
+    y = np.array([1.0 if right else 0.0 for *_, right in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
-    sizes = defaultdict(int)
-    for e in checked:
-        sizes[e.group] += 1
-    w_rows = np.array([1.0 / math.sqrt(sizes[e.group]) for e in checked])
-    w_rows *= len(checked) / w_rows.sum()
+    sizes: dict[str, int] = defaultdict(int)
+    for group, *_ in rows:
+        sizes[group] += 1
+    w_rows = np.array([1.0 / math.sqrt(sizes[group]) for group, *_ in rows])
+    w_rows *= len(rows) / w_rows.sum()
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = params[:-1], params[-1]
@@ -131,43 +129,53 @@ def folds(examples: Sequence[Outcome], k: int, seed: int = 13) -> list[int]:
     return fold
 
 
-def out_of_fold(examples: Sequence[Outcome], k: int = 5, l2: float = L2) -> list[float | None]:
-    """Each checked example's probability from a model fitted without its fold (None: not checked)."""
+def out_of_fold(examples: Sequence[Outcome], k: int = 5, l2: float = L2) -> list[list[float]]:
+    """Each question's candidate answers' probabilities from a model fitted without its fold."""
     fold = folds(examples, k)
-    probs: list[float | None] = [None] * len(examples)
+    probs: list[list[float]] = [[] for _ in examples]
     for f in range(k):
         model = fit([e for e, g in zip(examples, fold, strict=True) if g != f], l2)
         for i, (e, g) in enumerate(zip(examples, fold, strict=True)):
-            if g == f and e.features is not None:
-                probs[i] = model.probability(e.features)
+            if g == f:
+                probs[i] = [model.probability(features) for features, _ in e.alternatives]
     return probs
 
 
-def rates(examples: Sequence[Outcome], probs: Sequence[float | None], threshold: float) -> dict[str, float]:
+def decide(e: Outcome, p: Sequence[float], threshold: float) -> tuple[bool, bool]:
+    """(answered, right) for one question at ``threshold``: the most probable candidate is given if it reaches
+    the threshold, as ``Assistant`` does; a question that never reached the check keeps its outcome."""
+    if e.status != "answered":
+        return False, False
+    if not e.alternatives:
+        return True, e.right
+    best = max(range(len(p)), key=lambda i: (p[i], -i))
+    return p[best] >= threshold, e.alternatives[best][1]
+
+
+def rates(examples: Sequence[Outcome], probs: Sequence[Sequence[float]], threshold: float) -> dict[str, float]:
     """What ``zhengwu eval`` would report at ``threshold``: answered-correct (of answerable), wrong-answer rate
     (of all), refusal of unanswerable, false refusal."""
     n = len(examples)
-    answerable = [e for e in examples if e.answerable]
-    unanswerable = [e for e in examples if not e.answerable]
-
-    def answered(e: Outcome, p: float | None) -> bool:
-        return e.status == "answered" and (p is None or p >= threshold)
-
-    pairs = list(zip(examples, probs, strict=True))
-    right = sum(1 for e, p in pairs if answered(e, p) and e.right)
-    wrong = sum(1 for e, p in pairs if answered(e, p) and not e.right)
-    refused_un = sum(1 for e, p in pairs if not e.answerable and not answered(e, p))
-    refused_ans = sum(1 for e, p in pairs if e.answerable and not answered(e, p))
+    answerable = sum(e.answerable for e in examples)
+    unanswerable = n - answerable
+    right = wrong = refused_un = refused_ans = 0
+    for e, p in zip(examples, probs, strict=True):
+        answered, ok = decide(e, p, threshold)
+        right += answered and ok
+        wrong += answered and not ok
+        refused_un += not e.answerable and not answered
+        refused_ans += e.answerable and not answered
+    nan = float("nan")
     return {
-        "answered_correct": right / len(answerable) if answerable else float("nan"),
-        "wrong_answer_rate": wrong / n if n else float("nan"),
-        "refusal_rate": refused_un / len(unanswerable) if unanswerable else float("nan"),
-        "false_refusal_rate": refused_ans / len(answerable) if answerable else float("nan"),
+        "answered_correct": right / answerable if answerable else nan,
+        "wrong_answer_rate": wrong / n if n else nan,
+        "refusal_rate": refused_un / unanswerable if unanswerable else nan,
+        "false_refusal_rate": refused_ans / answerable if answerable else nan,
         "right": right, "wrong": wrong, "n": n,
     }
 
 
-def choose_threshold(examples: Sequence[Outcome], probs: Sequence[float | None], cost: float = COST) -> float:
+def choose_threshold(examples: Sequence[Outcome], probs: Sequence[Sequence[float]], cost: float = COST) -> float:
     """The threshold maximising right − cost × wrong over all questions (sets weighted equally)."""
     groups = sorted({e.group for e in examples})
 
