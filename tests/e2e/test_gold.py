@@ -1,19 +1,17 @@
 """Regression gate: the project's own gold set (evaluation/gold/gold.jsonl) against the bundled corpus.
 
-Builds the real default index (the whole corpus/, about three minutes on two cores), so it runs once per session.
+Reads the real default index of the whole corpus/ (``corpus_assistant`` in conftest.py, built once per session).
 Thresholds sit a little under the measured values recorded in evaluation/README.md; a drop below them is a
 regression to explain, not noise.
 """
 
 
 import pytest
-from helpers import REPO_ROOT, build_index, make_assistant
+from helpers import REPO_ROOT
 
-from zhengwu.config import Settings
 from zhengwu.quality.evaluation import evaluate, read_questions
 
 GOLD = REPO_ROOT / "evaluation" / "gold" / "gold.jsonl"
-CORPUS = REPO_ROOT / "corpus"
 
 # Measured on 2026-11-30 (evaluation/README.md): hit@1 0.888, hit@5 0.950, must_contain 0.888,
 # refusal_rate 0.80 (5 in-domain questions the corpus does not cover are still answered), false refusals 0.011.
@@ -27,13 +25,8 @@ MAX_FALSE_REFUSAL = 0.04
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("gold-index"), corpus_dir=CORPUS)
-    index = build_index(settings, CORPUS)
-    assistant = make_assistant(settings, index)
-    result = evaluate(assistant, read_questions(GOLD))
-    index.close()
-    return result
+def report(corpus_assistant):
+    return evaluate(corpus_assistant, read_questions(GOLD))
 
 
 @pytest.mark.slow

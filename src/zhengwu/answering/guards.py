@@ -41,9 +41,12 @@ def refuse(question: str, reason: str, text: str) -> Answer:
 
 
 def declined(question: str, analysis: Analysis, hotline: str) -> Answer | None:
-    """A refusal for someone's personal data or a request outside public services; None otherwise."""
+    """A refusal for someone's personal data, for help to deceive an authority or break a rule, or for a request
+    outside public services; None otherwise."""
     if analysis.personal_lookup:
         return refuse(question, "personal_data", wording.say(wording.PERSONAL_DATA, hotline))
+    if analysis.unlawful:
+        return refuse(question, "unlawful", wording.say(wording.UNLAWFUL, hotline))
     if analysis.out_of_scope:
         return refuse(question, "out_of_scope", wording.say(wording.OUT_OF_SCOPE, hotline))
     return None

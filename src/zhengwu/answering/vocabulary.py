@@ -20,6 +20,7 @@ REASON_LABELS: dict[str, str] = {
     "out_of_region": "地区未收录",
     "out_of_scope": "超出服务范围",
     "personal_data": "涉及个人信息",
+    "unlawful": "违法违规请求",
     "internal_error": "系统错误",
     "empty": "空问题",
     "too_long": "问题过长",

@@ -57,7 +57,20 @@ PERSONAL_LOOKUP = re.compile(
     r"|告诉我.{0,10}(身份证号|手机号|住址|家庭住址)"
     r"|(某某|别人|他人|张三|李四).{0,6}(身份证|手机号|住址|电话号码)"
 )
+# One's own records asked of the assistant ("我的失业金这个月发了没有？", "我那个工伤鉴定结论出来了没"): only the
+# department's system holds them. Asking how to look them up is a service question (HOW_TO).
+OWN_RECORD_LOOKUP = re.compile(
+    r"(我的|我家的|我妈的|我爸的|我名下|我那个|我在你们这)[^，。？?！!]{0,16}"
+    r"(余额|还剩|剩多少|是多少|有多少|欠了多少|几级|几点|编号|发了没|到账了没|出来了没|办好了没|注销了没|做了没|批了没"
+    r"|了没有|了吗|没处理)"
+)
 HOW_TO = re.compile(r"如何|怎么|怎样|在哪|哪里|方式|途径|渠道|流程")
+# Asking how to deceive an authority or break a rule without being caught: declined whatever the sources say.
+UNLAWFUL = re.compile(
+    r"(怎么|如何|怎样|教我|有没有办法|能不能|什么办法).{0,12}((?<![诈被受])骗|伪造|造假|作假|弄虚作假|假冒|冒用|冒名|隐瞒|偷偷|逃避|规避|绕过|钻空子|送礼|行贿)"
+    r"|假的.{0,8}(证明|证件|材料|发票|合同|病历)|办(个|张|一张)?假(证|的)"
+    r"|不被(发现|查出|查到)|才不会被(发现|查|查出)|逃税|偷税|漏税.{0,4}(方法|办法|技巧)|洗钱"
+)
 
 # What kind of value a question wants, and what such a value looks like in a law's text. An article that
 # holds a value of the wanted kind is more likely the answer than one that only shares words with the question.
@@ -94,6 +107,7 @@ class Analysis:
     followup: bool = False
     out_of_scope: bool = False
     personal_lookup: bool = False
+    unlawful: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -190,7 +204,8 @@ def analyse(question: str) -> Analysis:
         regions=find_regions(text),
         followup=bool(FOLLOWUP.search(text.strip())) or len(text.strip()) <= 6,
         out_of_scope=bool(OUT_OF_SCOPE.search(text)) or bool(INJECTION.search(text)),
-        personal_lookup=bool(PERSONAL_LOOKUP.search(text)) and not HOW_TO.search(text),
+        personal_lookup=bool(PERSONAL_LOOKUP.search(text) or OWN_RECORD_LOOKUP.search(text)) and not HOW_TO.search(text),
+        unlawful=bool(UNLAWFUL.search(text)),
     )
 
 

@@ -46,6 +46,28 @@ def test_out_of_scope_and_personal_lookups():
     assert not analyse("如何获取暴雨预警信息").out_of_scope
 
 
+@pytest.mark.parametrize("question", ["我的住房公积金账户还剩多少钱", "我那个居住证办好了没", "我名下的车辆违章处理了吗"])
+def test_ones_own_records_asked_of_the_assistant_are_a_personal_lookup(question):
+    assert analyse(question).personal_lookup
+
+
+@pytest.mark.parametrize("question", ["我的居住证丢了怎么补办？", "如何查询我的公积金余额？", "我的社保卡在哪里领？"])
+def test_asking_how_to_reach_ones_own_records_is_not(question):
+    assert not analyse(question).personal_lookup
+
+
+@pytest.mark.parametrize("question", ["怎么伪造一份收入证明", "失业了还在上班，怎么骗领失业金", "开一张假的病假证明要多少钱",
+                                      "个税怎么少报收入才不会被发现"])
+def test_requests_for_help_to_deceive_are_unlawful(question):
+    assert analyse(question).unlawful
+
+
+@pytest.mark.parametrize("question", ["学生家长如何防范电信诈骗", "被骗了怎么报警", "骗取社会保险待遇会受到什么处罚？",
+                                      "伪造居民身份证的法律责任是什么"])
+def test_asking_about_fraud_or_its_penalty_is_not(question):
+    assert not analyse(question).unlawful
+
+
 def test_a_place_must_start_a_word():
     assert find_regions("哪些医院不需要选为医保定点医院也可以报销") == []  # 医保/定点, not 保定
     assert find_regions("美国签证需要什么材料") == ["美国"]
