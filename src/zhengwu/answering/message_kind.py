@@ -52,6 +52,12 @@ _PLEA = re.compile(
     r"望(回复|答复|解决|处理|重视|关注|领导)|盼复|请回复|敬请|恳请|呼吁|给个说法|讨个说法"
     r"|(希望|请|要求|请求).{0,12}(解决|处理|重视|关注|管一管|管管|督促|查处|整改|取缔|落实|调查|核实|拆除|回复|答复)"
 )
+# Asking an authority to act on it ("请交通部门限制大货车进村", "麻烦城管安排维修", "请纪委介入调查").
+_APPEAL = re.compile(
+    r"(请|麻烦|恳求|恳请|希望|要求|求)[^。，,；]{0,8}(部门|城管|街道|社区|交警|派出所|公安|纪委|政府|监察|执法|消防|环保|居委)"
+    r"[^。，,；]{0,10}(来|管|查|处理|整治|处罚|督促|介入|调查|核实|解决|维修|清运|帮|看看|限制|取缔|公开)"
+)
+_UNHEARD = re.compile(r"有没有人管|没人管|无人管|没有人管|没动静|没有结果|没有回复|互相推诿|踢皮球|不予理睬|置之不理")
 # Places a platform masks (A市, K9县, E12市, 西地省) and local entities a message is about.
 _MASKED_PLACE = re.compile(r"(?<![A-Za-z])[A-Za-z][0-9]{0,2}(市|区|县|镇|乡)|西地省")
 _LOCAL_ENTITY = re.compile(r"[\u4e00-\u9fff]{2,8}(小区|村委|村民|社区|街道|镇|乡|楼盘|花园|广场|大道|中学|小学|学校|公司|厂)"
@@ -60,7 +66,8 @@ _LEAD_WORDS = re.compile(r"^(再次|实名|强烈)?(投诉|举报|反映|反应|
 _FIRST_PERSON = re.compile(r"本人|我们|我是|我家|我村|我单位")
 # What questions look like: a question about a rule, a field or a procedure, short enough to be one.
 _QUESTION_END = re.compile(r"(吗|么|呢|怎么办|咋办|怎么处理|怎么弄|多少|几天|多久|哪里|哪儿|哪个部门|谁负责|是什么|有哪些|如何|怎样)[？?。!！\s]*$")
-_FIELD_ASK = re.compile(r"(向|到|去|找)(哪|什么|哪个|哪些).{0,4}(部门|单位|地方|机构)|电话是多少|在哪里办|怎么(投诉|举报|反映)"
+_FIELD_ASK = re.compile(r"(向|到|去|找)(哪|什么|哪个|哪些).{0,4}(部门|单位|地方|机构)|电话是多少|(打|拨)?(哪个|什么)电话|在哪里办"
+                        r"|(奖励|补贴|奖金).{0,4}(怎么|如何)(领|申请)|怎么(投诉|举报|反映)"
                         r"|如何(投诉|举报|反映)|(投诉|举报)(电话|渠道|方式)")
 
 SHORT = 60  # characters: a message this short that ends as a question is read as a question
@@ -136,6 +143,10 @@ def classify_message(text: str) -> MessageKind:
         add(1.0, "addressing")
     if _PLEA.search(text):
         add(1.5, "plea")
+    if _APPEAL.search(text):
+        add(1.5, "appeal_to_authority")
+    if _UNHEARD.search(text):
+        add(1.0, "unheard")
     masked = _MASKED_PLACE.search(text)
     if masked:
         add(3.0, "masked_place")
