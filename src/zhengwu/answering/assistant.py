@@ -186,7 +186,9 @@ class Assistant:
             written = self.generator.answer(cleaned, same_item or hits, self.index.store, fields, on_delta=on_delta)
         # No LLM configured, or its reply failed verification: the grounded composer.
         answer = written or compose(cleaned, hits, self.index.store, fields=fields, same_item=same_item)
-        if not followup:
+        # A guide named outright, asked for one of its fields, answers from that field: nothing to weigh.
+        named_field = hits[0].title >= TITLE_NAMED and hits[0].doc.doc_type == "service_guide" and bool(fields)
+        if not followup and not named_field:
             alternatives = written is None and same_item is None and hits[0].title < TITLE_NAMED
             chosen = self._best_supported(cleaned, analysis, hits, answer, alternatives)
             if chosen is None:
