@@ -32,7 +32,7 @@ from zhengwu.retrieval.retriever import DocHit
 
 FEATURES: tuple[str, ...] = (
     "coverage", "coverage_doc", "rarest_found", "found_terms", "question_terms", "title", "dense_raw",
-    "card_raw", "sparse_rr", "dense_rr", "legs_agree", "chunk_gap", "doc_size", "score", "margin", "value_asked", "value_found", "field_missing", "guide", "law",
+    "card_raw", "sparse_rr", "dense_rr", "legs_agree", "chunk_gap", "doc_size", "cited_cosine", "cited_dense_best", "score", "margin", "value_asked", "value_found", "field_missing", "guide", "law",
     "legal_guide", "realtime", "own_record", "advice", "long_question", "citations", "rank",
 )
 
@@ -127,6 +127,12 @@ def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], an
     total = sum(weights.values()) or 1.0
     found = [t for t in terms if found_in(t, cited)]
     rarest = max(terms, key=lambda t: weights[t]) if terms else None
+    # The cosine of the question and the passages cited from the top document (0 when the dense leg did not
+    # find them among its candidates), and whether one of them is the document's closest passage.
+    sections = {c.section for c in answer.citations if c.doc_id == top.doc.doc_id}
+    cited_ids = [cid for cid, chunk in index.store.get_chunks(list(top.cosines)).items() if chunk.section in sections]
+    cited_cosine = max((top.cosines[cid] for cid in cited_ids), default=0.0)
+    closest = max(top.cosines, key=top.cosines.get) if top.cosines else None
     wanted = answer_type(analysis.text)
     guide, law = top.doc.doc_type == "service_guide", top.doc.doc_type == "law"
     second = hits[1].score if len(hits) > 1 else top.score - 1.0
@@ -147,6 +153,8 @@ def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], an
         # with the wrong one of its 300 articles is a wrong answer.
         "chunk_gap": top.chunks[0][1] - top.chunks[1][1] if len(top.chunks) > 1 else 1.0,
         "doc_size": math.log1p(len(index.store.chunks_of(top.doc.doc_id))) / math.log(1000),
+        "cited_cosine": cited_cosine,
+        "cited_dense_best": 1.0 if closest is not None and closest in cited_ids else 0.0,
         "score": top.score,
         "margin": top.score - second,
         "value_asked": 1.0 if wanted else 0.0,

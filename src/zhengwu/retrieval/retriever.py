@@ -55,6 +55,7 @@ class DocHit:
     expansion: float = 0.0  # best BM25 score of the colloquial expansion
     title: float = 0.0  # how much of the title the question names
     chunks: list[tuple[str, float]] = field(default_factory=list)  # (chunk_id, score in [0, 1]) best first
+    cosines: dict[str, float] = field(default_factory=dict)  # chunk_id -> cosine, for chunks the dense leg found
     features: Features = field(default_factory=dict)
 
 
@@ -187,6 +188,7 @@ class Retriever:
             return []
         for doc_id, h in hits.items():
             h.chunks = chunk_order(sparse_chunks.get(doc_id, {}), dense_chunks.get(doc_id, {}))
+            h.cosines = dense_chunks.get(doc_id, {})
         self._featurise(question, list(hits.values()), filters)
         return list(hits.values())
 
