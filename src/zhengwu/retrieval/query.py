@@ -191,8 +191,26 @@ def _word_boundaries(text: str) -> set[int]:
     return positions
 
 
+# "多少天内可以申请复核？", "单位最晚什么时候要去备案？": the deadline to apply is a condition of the item (or a
+# law's), not how long the office takes to decide (办结时限).
+DEADLINE = re.compile(
+    r"(多少天|几天|多久|多长时间|什么时间|几个月|多少日)(之内|以内|内)?(可以|能|要|应当|必须|得)?(申请|提出|提交|备案|报告|申诉|复核|起诉|补办|办理|去)"
+    r"|最晚|最迟|什么时候(之前|前|要去|必须|应当)|截止"
+)
+# "能申请法律援助吗？", "年龄有限制吗？", "报名确认的对象是哪些人？": who may apply is asked as whether one can.
+ELIGIBILITY = re.compile(
+    r"(能不能|能否|可不可以|能|可以)(申请|办理|办|领取|领|补办|补|开具|开|报考|考|免考|享受|参加|申领)[^，。？?]{0,12}[吗么]"
+    r"|有(年龄|学历)?(限制|要求|上限|门槛)[吗么]?|(对象|范围)是(哪些|什么)|适用于哪些|哪些人|什么人(可以|能)|算不算"
+)
+
+
 def detect_fields(text: str) -> list[str]:
-    return [key for key, pattern in FIELD_PATTERNS if pattern.search(text)]
+    found = [key for key, pattern in FIELD_PATTERNS if pattern.search(text)]
+    if DEADLINE.search(text):
+        found = ["conditions", *(f for f in found if f not in ("time_limit", "conditions"))]
+    elif ELIGIBILITY.search(text) and "conditions" not in found:
+        found.append("conditions")
+    return found
 
 
 def analyse(question: str) -> Analysis:

@@ -1,6 +1,6 @@
 import pytest
 
-from zhengwu.retrieval.query import analyse, canonical_region, find_regions, region_chain
+from zhengwu.retrieval.query import analyse, canonical_region, detect_fields, find_regions, region_chain
 
 
 @pytest.mark.parametrize(
@@ -93,3 +93,18 @@ def test_intent_of_a_question(question, intent):
     from zhengwu.retrieval.query import intent_of
 
     assert intent_of(normalize(question)) == intent
+
+
+@pytest.mark.parametrize("question", ["对劳动能力鉴定结论不服，多少天内可以申请再次鉴定？", "单位最晚什么时候要去做工伤备案？"])
+def test_a_deadline_to_apply_is_a_condition_not_the_processing_time(question):
+    fields = detect_fields(analyse(question).text)
+    assert fields[0] == "conditions" and "time_limit" not in fields
+
+
+@pytest.mark.parametrize("question", ["家里经济困难，能申请法律援助吗？", "想当公证员，年龄有限制吗？", "报名确认的对象是哪些人？"])
+def test_whether_one_can_apply_asks_for_the_conditions(question):
+    assert "conditions" in detect_fields(analyse(question).text)
+
+
+def test_the_processing_time_is_still_the_time_limit():
+    assert detect_fields(analyse("居住证办理要多久？").text) == ["time_limit"]
