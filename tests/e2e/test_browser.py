@@ -168,7 +168,7 @@ def test_follow_up_uses_the_same_session(page):
     [cited] = follow["citations"]
     assert (cited["title"], cited["region"]) == (first["citations"][0]["title"], first["citations"][0]["region"])
     phone = {"广州市": "020-12345", "广东省": "020-83110470"}[cited["region"]]  # the fixture guides' phones
-    assert cited["section"] == "咨询电话" and f"的咨询电话：{phone}" in text, text
+    assert cited["section"] == "咨询电话" and f"- 咨询电话：{phone}" in text, text
 
 
 def test_escape_closes_the_panel_and_returns_focus_to_the_bubble(page):

@@ -76,10 +76,10 @@ def hit(store: ChunkStore, doc_id: str, chunks: list[tuple[str, float]] | None =
     return DocHit(doc=store.documents()[doc_id], score=1.0, chunks=chunks or [])
 
 
-def test_the_field_asked_is_quoted_with_its_citation(store):
+def test_the_field_asked_is_listed_under_the_item_header_with_its_citation(store):
     answer = compose("犬只登记的咨询电话是多少？", [hit(store, "gz")], store, fields=["phone"])
     assert answer.status == "answered"
-    assert answer.text == "「犬只登记」（广州市，公安局）的咨询电话：020-11112222 [1]"
+    assert answer.text == "「犬只登记」（广州市 · 公安局）\n- 咨询电话：020-11112222 [1]"
     [citation] = answer.citations
     assert (citation.n, citation.doc_id, citation.section, citation.region) == (1, "gz", "咨询电话", "广州市")
     assert citation.source_url == "https://gov.example/gz" and citation.snippet == "020-11112222"
@@ -87,36 +87,53 @@ def test_the_field_asked_is_quoted_with_its_citation(store):
 
 def test_a_field_the_guide_leaves_empty_is_said_so_without_a_citation(store):
     answer = compose("犬只登记的电话？", [hit(store, "none")], store, fields=["phone"])
-    assert answer.text == "「犬只登记」（珠海市，公安局）的办事指南未列出咨询电话。"
+    assert answer.text == "「犬只登记」（珠海市 · 公安局）\n- 办事指南未列出咨询电话。"
     assert answer.citations == []
 
 
-def test_several_fields_each_cite_their_own_section(store):
-    answer = compose("犬只登记要带什么材料，多久办好？", [hit(store, "gz")], store, fields=["materials", "time_limit"])
-    materials, time_limit = answer.text.split("\n", 1)[0], answer.text.splitlines()[-1]
-    assert materials == "办理「犬只登记」（广州市，公安局）需要提交以下材料 [1]："
-    assert "1. 居民身份证" in answer.text and "2. 狂犬病免疫证明" in answer.text
-    assert time_limit == "「犬只登记」（广州市，公安局）的承诺办结时限为5个工作日，法定办结时限为20个工作日 [2]"
-    assert [(c.n, c.section) for c in answer.citations] == [(1, "申请材料"), (2, "办理时限")]
+def test_several_fields_are_listed_under_one_header_each_citing_its_own_section(store):
+    answer = compose("犬只登记要带什么材料，多久办好，电话多少？", [hit(store, "gz")], store,
+                     fields=["materials", "time_limit", "phone"])
+    assert answer.text.splitlines() == [
+        "「犬只登记」（广州市 · 公安局）",
+        "- 申请材料 [1]：",
+        "  1. 居民身份证",
+        "  2. 狂犬病免疫证明",
+        "- 办理时限：承诺5个工作日，法定20个工作日 [2]",
+        "- 咨询电话：020-11112222 [3]",
+    ]
+    assert answer.text.count("犬只登记") == 1 and answer.text.count("公安局") == 1
+    assert [(c.n, c.section) for c in answer.citations] == [(1, "申请材料"), (2, "办理时限"), (3, "咨询电话")]
 
 
-def test_the_same_item_in_two_regions_is_answered_for_each_labelled(store):
+def test_the_same_item_in_two_regions_gets_one_header_per_item(store):
     group = [hit(store, "gz"), hit(store, "sz")]
     answer = compose("犬只登记的咨询电话", group, store, fields=["phone"], same_item=group)
-    lines = answer.text.splitlines()
-    assert lines[0] == "「犬只登记」在多个地区都有办理，分别如下："
-    assert "（广州市，公安局）的咨询电话：020-11112222 [1]" in lines[1]
-    assert "（深圳市，公安局）的咨询电话：0755-33334444 [2]" in lines[2]
+    assert answer.text.splitlines() == [
+        "「犬只登记」在多个地区都有办理，分别如下：",
+        "「犬只登记」（广州市 · 公安局）",
+        "- 咨询电话：020-11112222 [1]",
+        "「犬只登记」（深圳市 · 公安局）",
+        "- 咨询电话：0755-33334444 [2]",
+    ]
     assert [c.region for c in answer.citations] == ["广州市", "深圳市"]
 
 
-def test_no_field_asked_gives_the_overview_of_what_the_guide_lists(store):
+def test_no_field_asked_gives_the_overview_as_the_same_list(store):
     answer = compose("犬只登记怎么办", [hit(store, "gz")], store, fields=[])
-    assert answer.text.startswith("「犬只登记」（广州市，公安局）的办理要点：")
-    for value in ("居民身份证", "5个工作日", "市民服务中心一楼", "020-11112222"):
-        assert value in answer.text, value
+    lines = answer.text.splitlines()
+    assert lines[0] == "「犬只登记」（广州市 · 公安局）"
+    assert lines[1:] == ["- 申请材料 [1]：", "  1. 居民身份证", "  2. 狂犬病免疫证明", "- 办理地点：市民服务中心一楼 [2]",
+                         "- 办理时限：承诺5个工作日，法定20个工作日 [3]", "- 咨询电话：020-11112222 [4]"]
     assert "未列出" not in answer.text
     assert len(answer.citations) == 4 and len({c.section for c in answer.citations}) == 4
+
+
+def test_the_overview_leaves_out_what_the_guide_leaves_empty_and_numbers_only_what_it_shows(store):
+    answer = compose("犬只登记", [hit(store, "none")], store, fields=[])
+    assert "电话" not in answer.text and "未列出" not in answer.text
+    numbers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert numbers == sorted(numbers) == [c.n for c in answer.citations]
 
 
 def test_a_law_answer_quotes_the_article_without_its_number_and_cites_it(store):
@@ -145,22 +162,32 @@ def test_a_weak_runner_up_article_is_not_quoted(store):
     assert [c.section for c in answer.citations] == ["第二十条"]
 
 
-def _second_law(store: ChunkStore) -> None:
-    other = Document(doc_id="law-other", title="公司法", body="# 公司法\n\n第二百一十条 公司分配当年税后利润时，应当提取利润的百分之十列入公司法定公积金。\n",
-                     doc_type="law", region="全国", source_url="https://gov.example/company")
-    chunks = chunk_document(other)
-    store.replace_documents([(other, "test", chunks, [default_analyzer().chunk_tokens(c.context, c.body_text)
-                                                       for c in chunks])])
+def _add_law(store: ChunkStore, doc_id: str, title: str, article: str) -> None:
+    law = Document(doc_id=doc_id, title=title, body=f"# {title}\n\n{article}\n", doc_type="law", region="全国",
+                   source_url=f"https://gov.example/{doc_id}")
+    chunks = chunk_document(law)
+    store.replace_documents([(law, "test", chunks, [default_analyzer().chunk_tokens(c.context, c.body_text)
+                                                     for c in chunks])])
 
 
-@pytest.mark.parametrize("runner_up, quoted", [(0.95, ["动物防疫条例", "公司法"]), (0.6, ["动物防疫条例"])])
+@pytest.mark.parametrize("runner_up, quoted", [(0.95, ["动物防疫条例", "养犬管理规定"]), (0.6, ["动物防疫条例"])])
 def test_a_second_law_is_quoted_only_when_it_scores_nearly_as_well(store, runner_up, quoted):
-    _second_law(store)
+    _add_law(store, "law-keeping", "养犬管理规定", "第十条 养犬人应当为其饲养的犬只申请登记。")
     first = hit(store, "law-dogs", [(make_chunk_id("law-dogs", "第二十条"), 1.0)])
-    second = hit(store, "law-other", [(make_chunk_id("law-other", "第二百一十条"), 1.0)])
+    second = hit(store, "law-keeping", [(make_chunk_id("law-keeping", "第十条"), 1.0)])
     second.score = runner_up
     answer = compose("养狗要登记吗", [first, second], store, fields=[])
     assert [c.title for c in answer.citations] == quoted
+
+
+def test_a_close_second_law_about_something_else_is_not_cited(store):
+    """公司法 on a reserve fund scores as well, but shares nothing the question is about: no citation."""
+    _add_law(store, "law-other", "公司法", "第二百一十条 公司分配当年税后利润时，应当提取利润的百分之十列入公司法定公积金。")
+    first = hit(store, "law-dogs", [(make_chunk_id("law-dogs", "第二十条"), 1.0)])
+    second = hit(store, "law-other", [(make_chunk_id("law-other", "第二百一十条"), 1.0)])
+    second.score = 0.95
+    answer = compose("养狗要登记吗", [first, second], store, fields=[])
+    assert [c.title for c in answer.citations] == ["动物防疫条例"] and "公司" not in answer.text
 
 
 def test_a_policy_passage_that_looks_like_the_field_asked_is_quoted(tmp_path):

@@ -112,7 +112,7 @@ def test_without_consent_both_regions_are_listed_and_labelled(assistant, user):
     assert answer.status == "answered"
     assert answer.personal == []
     assert "在多个地区都有办理" in answer.text
-    assert "（广州市，广州市公安局）" in answer.text and "（广东省，广东省公安厅）" in answer.text
+    assert "「弩的运输审批」（广州市 · 广州市公安局）" in answer.text and "「弩的运输审批」（广东省 · 广东省公安厅）" in answer.text
     assert {c.region for c in answer.citations} == {"广州市", "广东省"}
     assert GD_ONLY_MATERIAL in answer.text  # the 广东省 guide's list is there too
 
