@@ -277,8 +277,9 @@ def _law_fallback(hits: list[DocHit], store: ChunkStore, cites: CitationList, mi
     for h in hits[:FALLBACK_LAWS]:
         if h.doc.doc_type != "law":
             continue
-        chunks = store.get_chunks([cid for cid, _ in h.chunks[:6]])
-        for cid, _ in h.chunks[:6]:
+        ranked = _prefer_asked(asked, h.chunks[:6], store)  # for materials, the article that lists them first
+        chunks = store.get_chunks([cid for cid, _ in ranked])
+        for cid, _ in ranked:
             chunk = chunks.get(cid)
             if chunk is None or chunk.kind != "article":
                 continue

@@ -48,6 +48,7 @@ LAWS = {
         "第十条 办理犬只登记，应当向公安机关提交下列材料：\n\n（一）养犬人的居民身份证；\n\n（二）犬只狂犬病免疫证明。",
         "第十一条 养犬人应当遵守下列规定：\n\n（一）不得虐待、遗弃所养犬；\n\n（二）携犬出户时，应当束犬链，由成年人牵领；\n\n"
         "（三）携犬出户时，应当即时清除犬只在户外排泄的粪便；\n\n（四）不得携犬进入市场、商店、饭店、公园等公共场所。",
+        "第十二条 公安机关应当对养犬登记申请人提交的材料进行审查，符合规定的，予以登记。",
         "第三十条 饲养犬只的单位和个人应当按照规定定期对犬只进行狂犬病免疫接种，并向所在地动物诊疗机构申请免疫证明。"
         "犬只免疫证明有效期届满前三十日内，饲养人应当重新办理免疫。未按规定办理免疫的犬只，不得进入公共场所。",
         "第三十一条 有下列情形之一的，由公安机关没收犬只，并处五百元罚款：\n\n（一）未办理犬只登记的；\n\n"
@@ -122,13 +123,15 @@ def test_an_empty_field_is_said_so_in_one_line_with_the_guides_phone(store):
 
 
 def test_a_retrieved_law_that_lists_the_missing_materials_is_quoted_after_the_guide(store):
-    hits = [hit(store, "guide"), hit(store, "law-household", "第十条"), hit(store, "law-keeping", "第十一条", "第十条")]
+    hits = [hit(store, "guide"), hit(store, "law-household", "第十条"),
+            hit(store, "law-keeping", "第十一条", "第十二条", "第十条")]
     answer = compose("养犬登记要带什么材料？", hits, store, fields=["materials"])
     lines = answer.text.splitlines()
     assert lines[:2] == ["「犬只登记」（广州市 · 公安局）", "- 办事指南未列出申请材料，可咨询 020-11112222 [1]。"]
     assert lines[2].startswith("另据《养犬管理规定》第十条：办理犬只登记，应当向公安机关提交下列材料：")
     assert "犬只狂犬病免疫证明。 [2]" in answer.text
-    # 户口登记条例 also lists 材料, for moving one's household: not what the question is about.
+    # 户口登记条例 also lists 材料, for moving one's household: not what the question is about; 第十二条 mentions
+    # the materials, 第十条 lists them.
     assert [(c.title, c.section) for c in answer.citations] == [("犬只登记", "咨询电话"), ("养犬管理规定", "第十条")]
     numbers_resolve(answer)
 
