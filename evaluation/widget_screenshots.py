@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 
 SHOTS = {
-    "answer-guide.png": "弩的运输审批需要什么材料？",
-    "answer-law.png": "居民身份证的有效期是多久？",
+    "answer-guide.png": "居住证办理进度查询在哪里办，电话多少？",
+    "answer-law.png": "生孩子产假有多少天？",
     "answer-handoff.png": "投诉：我们小区楼下的烧烤店每天营业到凌晨两点，油烟和噪音很大，多次找物业都没人管，希望有关部门尽快处理！",
 }
 CHROMIUM = "/usr/bin/chromium"
@@ -55,7 +55,7 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
                                                                          "--disable-gpu"])
             for name, question in SHOTS.items():
-                context = browser.new_context(viewport={"width": 520, "height": 860}, device_scale_factor=1,
+                context = browser.new_context(viewport={"width": 520, "height": 1000}, device_scale_factor=1,
                                               locale="zh-CN")
                 page = context.new_page()
                 page.goto(base + "/")
@@ -65,6 +65,9 @@ def main() -> int:
                 page.wait_for_selector(".zw-msg-bot[data-status=answered], .zw-msg-bot[data-status=refused], "
                                        ".zw-msg-bot[data-status=clarify]", timeout=30_000)
                 page.wait_for_timeout(800)
+                # The answer from its first line (the widget scrolls to the end of a long one).
+                page.locator(".zw-msg-bot").last.evaluate("el => el.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(300)
                 page.screenshot(path=str(args.out / name))
                 print(f"{name}: {question}")
                 context.close()

@@ -13,15 +13,16 @@ from zhengwu.quality.evaluation import evaluate, read_questions
 
 GOLD = REPO_ROOT / "evaluation" / "gold" / "gold.jsonl"
 
-# Measured on 2026-11-30 (evaluation/README.md): hit@1 0.888, hit@5 0.950, must_contain 0.888,
-# refusal_rate 0.80 (5 in-domain questions the corpus does not cover are still answered), false refusals 0.011.
+# Measured on 2026-12-06 (evaluation/README.md, issue 14): hit@1 0.899, hit@5 0.978, must_contain 0.888,
+# refusal_rate 0.84, false refusals 0.061 — the answerability check now refuses an answer it judges doubtful
+# (it was 0.011 with the older coverage rule, at refusal_rate 0.80 and five wrong answers to unanswerable ones).
 THRESHOLDS = {
-    "hit@1": 0.86,
-    "hit@5": 0.93,
-    "must_contain": 0.85,
-    "refusal_rate": 0.76,
+    "hit@1": 0.87,
+    "hit@5": 0.95,
+    "must_contain": 0.86,
+    "refusal_rate": 0.80,
 }
-MAX_FALSE_REFUSAL = 0.04
+MAX_FALSE_REFUSAL = 0.08
 
 
 @pytest.fixture(scope="module")
