@@ -132,7 +132,7 @@ def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], an
     sections = {c.section for c in answer.citations if c.doc_id == top.doc.doc_id}
     cited_ids = [cid for cid, chunk in index.store.get_chunks(list(top.cosines)).items() if chunk.section in sections]
     cited_cosine = max((top.cosines[cid] for cid in cited_ids), default=0.0)
-    closest = max(top.cosines, key=top.cosines.get) if top.cosines else None
+    closest = max(top.cosines, key=lambda cid: top.cosines[cid]) if top.cosines else None
     wanted = answer_type(analysis.text)
     guide, law = top.doc.doc_type == "service_guide", top.doc.doc_type == "law"
     second = hits[1].score if len(hits) > 1 else top.score - 1.0
