@@ -363,6 +363,8 @@ def test_handed_off_messages_are_listed_for_staff_with_their_record(env):
     assert "实验动物" not in page.text and "13800138000" not in page.text
     assert "共 1 条" in page.text
     assert "共 0 条" in env.client.get("/console/handoffs?category=report").text
+    detail = env.client.get(f"/console/conversations/{handed['session_id']}")
+    assert "推测部门：住房和城乡建设局" in detail.text and "13800138000" not in detail.text
     for odd in ("?page=99999999999999999999", "?page=-1", "?category=<script>"):
         assert env.client.get("/console/handoffs" + odd).status_code == 200, odd
 
