@@ -53,7 +53,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent.parent
-FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 ARTICLE = re.compile(r"^(第[零一二三四五六七八九十百千]+条(?:之[一二三四五六七八九十])?)[\s　]")
 CATEGORIES = {
     "other_region": 40, "realtime": 40, "personal_record": 40, "advice": 40,
@@ -115,30 +114,16 @@ class Doc:
         return self._articles
 
 
-def _scalar(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
-        if value and "''" in value:
-            value = value.replace("''", "'")
-    return value
-
-
 def load_corpus(root: Path) -> list[Doc]:
-    docs = []
-    for path in sorted(root.rglob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        m = FRONT.match(text)
-        if not m:
-            continue
-        fields = {}
-        for line in m.group(1).splitlines():
-            key, sep, val = line.partition(":")
-            if sep and key and not key.startswith((" ", "\t")):
-                fields[key.strip()] = _scalar(val)
-        if "doc_id" in fields:
-            docs.append(Doc(path, fields, text, text[m.end():]))
-    return docs
+    """Every document under ``root``, read by the project's own loader (what ``zhengwu ingest`` reads)."""
+    from zhengwu.documents.loaders import load_paths
+
+    loaded = load_paths([root], root=root)
+    return [
+        Doc(Path(d.path), {"doc_id": d.doc_id, "title": d.title, "region": d.region, "doc_type": d.doc_type,
+                           "item_name": str(d.extra.get("item_name", ""))}, d.body, d.body)
+        for d in loaded.documents
+    ]
 
 
 # ---------------------------------------------------------------- helpers

@@ -12,8 +12,12 @@ from zhengwu.answering.assistant import Assistant
 from zhengwu.answering.sessions import SessionStore
 from zhengwu.bootstrap import Services, build_assistant
 from zhengwu.config import Settings
+from zhengwu.documents import Document
 from zhengwu.documents.loaders import load_paths
 from zhengwu.index import Index
+from zhengwu.index.analyzer import default_analyzer
+from zhengwu.index.chunking import chunk_document
+from zhengwu.index.store import ChunkStore
 from zhengwu.personal import PeopleStore
 from zhengwu.review import ReviewStore
 
@@ -57,6 +61,16 @@ def serving(app) -> Iterator[str]:
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
     return Settings(data_dir=data_dir, **({"corpus_dir": FIXTURE_CORPUS} | overrides))
+
+
+def store_documents(store: ChunkStore, documents: list[Document]) -> None:
+    """Chunk the documents and write them, with their BM25 tokens, into a chunk store (no index, no vectors)."""
+    analyzer = default_analyzer()
+    items = []
+    for doc in documents:
+        chunks = chunk_document(doc)
+        items.append((doc, "test", chunks, [analyzer.chunk_tokens(c.context, c.body_text) for c in chunks]))
+    store.replace_documents(items)
 
 
 def build_index(settings: Settings, corpus: Path = FIXTURE_CORPUS) -> Index:

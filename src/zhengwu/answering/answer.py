@@ -65,7 +65,7 @@ class Handoff:
     """A message handed off instead of answered (a complaint, report, suggestion, plea, or a local matter the
     sources do not cover): what staff see of it in the console. The text it is read from is masked already."""
 
-    category: str  # message_kind.KINDS: "complaint", "report", "suggestion", "help", "consult"
+    category: str  # vocabulary.HANDOFF_CATEGORIES: "complaint", "report", "suggestion", "help", "consult"
     department: str = ""  # a guess at the responsible department, for staff to confirm
     place: str = ""  # the place the message names, as written
 

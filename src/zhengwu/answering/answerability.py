@@ -27,13 +27,13 @@ from pathlib import Path
 from zhengwu.answering.answer import Answer
 from zhengwu.chinese import normalize
 from zhengwu.index import Index
-from zhengwu.retrieval.query import FIELD_PATTERNS, Analysis, answer_type
+from zhengwu.retrieval.query import Analysis, answer_type, without_field_words
 from zhengwu.retrieval.retriever import DocHit
 
 FEATURES: tuple[str, ...] = (
     "coverage", "coverage_doc", "rarest_found", "found_terms", "question_terms", "title", "dense_raw",
-    "card_raw", "sparse_rr", "dense_rr", "legs_agree", "chunk_gap", "doc_size", "cited_cosine", "cited_dense_best", "score", "margin", "value_asked", "value_found", "field_missing", "guide", "law",
-    "legal_guide", "realtime", "own_record", "advice", "long_question", "citations", "rank",
+    "card_raw", "sparse_rr", "dense_rr", "legs_agree", "chunk_gap", "doc_size", "cited_cosine", "cited_dense_best",
+    "score", "margin", "value_asked", "value_found", "field_missing", "guide", "law", "legal_guide", "realtime", "own_record", "advice", "long_question", "citations", "rank",
 )
 
 # Words that mark a question no document answers, whatever it is about: today's figures, the asker's own
@@ -56,11 +56,13 @@ class AnswerabilityModel:
     mean: dict[str, float]  # features are standardised with the training mean and scale
     scale: dict[str, float]
 
+    def _term(self, name: str, features: dict[str, float]) -> float:
+        """One feature's share of the logit, standardised as in training."""
+        spread = self.scale.get(name, 1.0) or 1.0
+        return self.weights[name] * (features.get(name, 0.0) - self.mean.get(name, 0.0)) / spread
+
     def probability(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(
-            w * (features.get(name, 0.0) - self.mean.get(name, 0.0)) / (self.scale.get(name, 1.0) or 1.0)
-            for name, w in self.weights.items()
-        )
+        z = self.bias + sum(self._term(name, features) for name in self.weights)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def answerable(self, features: dict[str, float]) -> bool:
@@ -68,10 +70,7 @@ class AnswerabilityModel:
 
     def contributions(self, features: dict[str, float]) -> dict[str, float]:
         """Each feature's share of the logit: what staff read when they ask why a question was refused."""
-        return {
-            name: round(w * (features.get(name, 0.0) - self.mean.get(name, 0.0)) / (self.scale.get(name, 1.0) or 1.0), 3)
-            for name, w in self.weights.items()
-        }
+        return {name: round(self._term(name, features), 3) for name in self.weights}
 
     def to_json(self) -> dict:
         return {"features": list(self.weights), "weights": self.weights, "bias": self.bias,
@@ -95,14 +94,6 @@ class AnswerabilityModel:
         return cls.from_json(json.loads(text))
 
 
-def _focus_text(analysis: Analysis) -> str:
-    """The question without its field words ("电话是多少", "需要什么材料"): what it is about."""
-    rest = analysis.text
-    for _, pattern in FIELD_PATTERNS:
-        rest = pattern.sub(" ", rest)
-    return rest
-
-
 def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], answer: Answer,
                     rank: int = 0) -> dict[str, float]:
     """The features of one candidate answer, composed from ``hits[0]`` — retrieval's document of rank ``rank``
@@ -110,7 +101,7 @@ def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], an
     analyzer = index.analyzer
     idf = index.sparse.idf
     places = {normalize(p) for p in analysis.regions}
-    terms = {t for t in analyzer.content_terms(_focus_text(analysis)) if not any(t in p for p in places)}
+    terms = {t for t in analyzer.content_terms(without_field_words(analysis.text)) if not any(t in p for p in places)}
     top = hits[0]
     cited_docs = {c.doc_id for c in answer.citations}
     cited = normalize(" ".join([c.snippet for c in answer.citations]
@@ -152,7 +143,7 @@ def answer_features(index: Index, analysis: Analysis, hits: Sequence[DocHit], an
         # How clearly one passage of the document stands out, and how many it has to choose from: the right law
         # with the wrong one of its 300 articles is a wrong answer.
         "chunk_gap": top.chunks[0][1] - top.chunks[1][1] if len(top.chunks) > 1 else 1.0,
-        "doc_size": math.log1p(len(index.store.chunks_of(top.doc.doc_id))) / math.log(1000),
+        "doc_size": math.log1p(len(index.store.chunk_ids([top.doc.doc_id]))) / math.log(1000),
         "cited_cosine": cited_cosine,
         "cited_dense_best": 1.0 if closest is not None and closest in cited_ids else 0.0,
         "score": top.score,

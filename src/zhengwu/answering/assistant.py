@@ -28,13 +28,12 @@ from zhengwu.answering.guards import clean_question, declined, input_problem, re
 from zhengwu.answering.handoff import handoff_answer
 from zhengwu.answering.message_kind import MessageKind, classify_message
 from zhengwu.answering.personal_questions import personal_answer
-from zhengwu.answering.scope import TITLE_NAMED, region_filters, uncovered_regions
+from zhengwu.answering.scope import TITLE_NAMED, covered_label, region_filters, uncovered_regions
 from zhengwu.answering.seams import CuratedAnswers, Generator, Personaliser, TurnLog
 from zhengwu.answering.selection import fields_asked, same_item_group
 from zhengwu.answering.sessions import MemorySessionStore, Session, SessionStore
 from zhengwu.answering.user import UserContext
 from zhengwu.config import Settings
-from zhengwu.documents import NATIONAL
 from zhengwu.index import Index
 from zhengwu.index.store import DocMeta, StoredChunk
 from zhengwu.retrieval.fusion import fusion_for
@@ -168,9 +167,8 @@ class Assistant:
         foreign = uncovered_regions(analysis, hits, covered, evidence)
         if foreign:
             places = "、".join(foreign)
-            have = "、".join(sorted(r for r in covered if r != NATIONAL)) or wording.NATIONAL_LEVEL
             answer = refuse(cleaned, "out_of_region",
-                            wording.say(wording.OUT_OF_REGION, hotline, covered=have, places=places))
+                            wording.say(wording.OUT_OF_REGION, hotline, covered=covered_label(covered), places=places))
             answer.retrieved = retrieved
             return answer
         if not hits or not grounded(self.index, query, analysis.regions, hits[0], evidence, followup,
@@ -212,14 +210,14 @@ class Assistant:
         enough; None: refuse. Besides the answer from the best document, the composer's answers from the next
         ``ALTERNATIVES - 1`` documents are weighed (the right law is often second): the model reads what each
         one would quote. Without a model the best document's answer stands."""
+        if self.answerability is None and self.on_answer_features is None:
+            return hits, answer
         candidates = [(hits, answer)]
         if alternatives:
             for i in range(1, min(ALTERNATIVES, len(hits))):
                 reordered = [hits[i], *hits[:i], *hits[i + 1:]]
                 composed = compose(question, reordered, self.index.store, fields=fields_asked(analysis, hits[i]))
                 candidates.append((reordered, composed))
-        if self.answerability is None and self.on_answer_features is None:
-            return candidates[0]
         best, best_p = candidates[0], -1.0
         for rank, (ranked, candidate) in enumerate(candidates):
             features = answer_features(self.index, analysis, ranked, candidate, rank=rank)
@@ -234,9 +232,8 @@ class Assistant:
 
     def _handoff(self, message: str, kind: MessageKind) -> Answer:
         covered = self.index.regions()
-        answer = handoff_answer(message[:ECHOED_MESSAGE_CHARS], kind, hotline=self.settings.hotline,
-                                covered=covered, complaint_line=self._complaint_line(kind, covered))
-        return answer
+        return handoff_answer(message[:ECHOED_MESSAGE_CHARS], kind, hotline=self.settings.hotline,
+                              covered=covered, complaint_line=self._complaint_line(kind, covered))
 
     def _complaint_line(self, kind: MessageKind, covered: frozenset[str]) -> tuple[DocMeta, StoredChunk] | None:
         """A guide of the department the matter is for, in the place the message names, that lists a

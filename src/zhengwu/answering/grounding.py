@@ -12,7 +12,7 @@ from __future__ import annotations
 from zhengwu.answering.scope import TITLE_NAMED
 from zhengwu.chinese import normalize
 from zhengwu.index import Index
-from zhengwu.retrieval.query import FIELD_PATTERNS
+from zhengwu.retrieval.query import without_field_words
 from zhengwu.retrieval.retriever import DocHit
 
 MIN_COVERAGE = 0.15
@@ -45,10 +45,7 @@ def coverage(index: Index, query: str, regions: list[str], hit: DocHit, evidence
 def names_no_subject(index: Index, query: str) -> bool:
     """A question that asks for a field and names nothing it is about ("材料", "电话是多少"): any document
     that mentions 材料 would "cover" it, and none answers it."""
-    rest = normalize(query)
-    for _, pattern in FIELD_PATTERNS:
-        rest = pattern.sub(" ", rest)
-    return not index.analyzer.content_terms(rest)
+    return not index.analyzer.content_terms(without_field_words(normalize(query)))
 
 
 def grounded(index: Index, query: str, regions: list[str], top: DocHit, evidence: str, followup: bool,

@@ -10,10 +10,11 @@ from zhengwu.answering import wording
 from zhengwu.answering.answer import Answer, Handoff
 from zhengwu.answering.citations import CitationList
 from zhengwu.answering.message_kind import MessageKind
-from zhengwu.documents import NATIONAL
+from zhengwu.answering.scope import covered_label
+from zhengwu.answering.vocabulary import HANDOFF_REASON
 from zhengwu.index.store import DocMeta, StoredChunk
 
-REASON = "handoff"
+REASON = HANDOFF_REASON
 
 
 def handoff_answer(
@@ -24,8 +25,7 @@ def handoff_answer(
     phone, when one was found for the message's place: quoted and cited."""
     record = Handoff(category=kind.kind, department=kind.department, place=kind.place)
     if kind.kind == "consult":
-        have = "、".join(sorted(r for r in covered if r != NATIONAL)) or wording.NATIONAL_LEVEL
-        text = wording.say(wording.LOCAL_MATTER, hotline, place=kind.place or "当地", covered=have)
+        text = wording.say(wording.LOCAL_MATTER, hotline, place=kind.place or "当地", covered=covered_label(covered))
         return Answer(question=question, text=text, status="refused", reason=REASON, handoff=record)
     cites = CitationList()
     extra = ""

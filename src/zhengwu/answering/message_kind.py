@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
 
+from zhengwu.answering.vocabulary import HANDOFF_CATEGORY_LABELS, HandoffCategory
 from zhengwu.chinese import normalize
 from zhengwu.retrieval.query import find_regions
 
-Kind = Literal["consult", "complaint", "report", "suggestion", "help"]
-KINDS: tuple[Kind, ...] = ("consult", "complaint", "report", "suggestion", "help")
-KIND_LABELS: dict[str, str] = {"consult": "咨询", "complaint": "投诉", "report": "举报", "suggestion": "建议",
-                               "help": "求助"}
+Kind = HandoffCategory
 
 HANDOFF_SCORE = 3.0
 
@@ -109,7 +106,7 @@ class MessageKind:
 
     @property
     def label(self) -> str:
-        return KIND_LABELS[self.kind]
+        return HANDOFF_CATEGORY_LABELS[self.kind]
 
 
 def _subject_line(text: str) -> str:
@@ -164,11 +161,13 @@ def classify_message(text: str) -> MessageKind:
     if _FIELD_ASK.search(text) and len(text) <= LONG:
         add(-2.0, "asks_where_to_lodge")
 
+    score = round(score, 2)
+    if score < HANDOFF_SCORE:  # a question: no record to fill (finding places cuts the text with jieba)
+        return MessageKind(kind=kind or "consult", score=score, cues=tuple(cues))
     as_written = _MASKED_PLACE.search(raw) if masked else None
     place = (as_written or masked).group(0) if masked else ""
     if not place:
         regions = find_regions(text)
         place = regions[0] if regions else (_LEAD_WORDS.sub("", local.group(0)) if local else "")
     department = next((name for name, pattern in _DEPARTMENTS if pattern.search(text)), "")
-    return MessageKind(kind=kind or "consult", score=round(score, 2), place=place, department=department,
-                       cues=tuple(cues))
+    return MessageKind(kind=kind or "consult", score=score, place=place, department=department, cues=tuple(cues))

@@ -7,12 +7,18 @@ refused by name instead of being answered from somewhere else.
 
 from __future__ import annotations
 
+from zhengwu.answering import wording
 from zhengwu.chinese import normalize
 from zhengwu.documents import NATIONAL
 from zhengwu.retrieval.query import Analysis, canonical_region, region_chain
 from zhengwu.retrieval.retriever import DocHit, Filters
 
 TITLE_NAMED = 0.9  # title_match at or above this: the question names the item outright
+
+
+def covered_label(covered: frozenset[str]) -> str:
+    """The covered regions as a citizen reads them in a refusal: "北京市、广东省、广州市", or 国家层面."""
+    return "、".join(sorted(r for r in covered if r != NATIONAL)) or wording.NATIONAL_LEVEL
 
 
 def region_filters(analysis: Analysis, user_region: str | None, covered: frozenset[str]) -> tuple[Filters, str | None]:

@@ -31,6 +31,12 @@ REASON_LABELS: dict[str, str] = {
     "personal_next_steps": "本人下一步",
     "personal_suggestions": "个性化推荐",
 }
+HANDOFF_REASON = "handoff"  # a complaint, report, suggestion or plea (or a local matter) handed off, not answered
+# What a handed-off message is (``Handoff.category``), with the label staff see.
+HandoffCategory = Literal["consult", "complaint", "report", "suggestion", "help"]
+HANDOFF_CATEGORIES: tuple[HandoffCategory, ...] = ("consult", "complaint", "report", "suggestion", "help")
+HANDOFF_CATEGORY_LABELS: dict[str, str] = {"consult": "咨询", "complaint": "投诉", "report": "举报",
+                                           "suggestion": "建议", "help": "求助"}
 # Refusals that mean "the knowledge base lacks this": what the console groups into knowledge gaps.
 GAP_REASONS: tuple[str, ...] = ("weak_evidence", "out_of_region")
 

@@ -34,6 +34,7 @@ from typing import Any
 from zhengwu.answering.answer import Answer
 from zhengwu.answering.assistant import Assistant
 from zhengwu.answering.user import UserContext
+from zhengwu.answering.vocabulary import HANDOFF_REASON
 from zhengwu.errors import OperatorError
 from zhengwu.index.analyzer import default_analyzer
 
@@ -42,7 +43,6 @@ REPORT_KEYS = (
     "citation_precision", "token_f1", "refusal_rate", "false_refusal_rate", "handoff_rate",
     "latency_p50_ms", "latency_p95_ms", "n", "rows",
 )
-HANDOFF = "handoff"  # the refusal reason of a message handed off to 12345 (complaint, report, request for help)
 _CITATION = re.compile(r"\[\d+\]")
 
 
@@ -261,7 +261,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def is_handoff(row: Mapping[str, Any]) -> bool:
-    return row.get("status") == "refused" and row.get("reason") == HANDOFF
+    return row.get("status") == "refused" and row.get("reason") == HANDOFF_REASON
 
 
 def compare_legs(assistant: Assistant, questions: list[Question]) -> dict[str, dict[str, float | None]]:

@@ -191,6 +191,14 @@ def _word_boundaries(text: str) -> set[int]:
     return positions
 
 
+def without_field_words(text: str) -> str:
+    """The (normalised) question without the words that only name the field asked ("电话是多少", "需要什么材料"):
+    what it is about."""
+    for _, pattern in FIELD_PATTERNS:
+        text = pattern.sub(" ", text)
+    return text
+
+
 # "多少天内可以申请复核？", "单位最晚什么时候要去备案？": the deadline to apply is a condition of the item (or a
 # law's), not how long the office takes to decide (办结时限).
 DEADLINE = re.compile(

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import store_documents
 
 from zhengwu.answering.composer import compose
 from zhengwu.documents import Document
-from zhengwu.index.analyzer import default_analyzer
 from zhengwu.index.chunking import chunk_document, make_chunk_id
 from zhengwu.index.store import ChunkStore
 from zhengwu.retrieval.retriever import DocHit
@@ -59,15 +59,9 @@ LAW = Document(doc_id="law-dogs", title="动物防疫条例", body=LAW_BODY, doc
 
 @pytest.fixture
 def store(tmp_path):
-    analyzer = default_analyzer()
     store = ChunkStore(tmp_path / "chunks.sqlite3")
-    docs = [guide("gz", "广州市", "020-11112222"), guide("sz", "深圳市", "0755-33334444"),
-            guide("none", "珠海市", "无"), LAW]
-    items = []
-    for doc in docs:
-        chunks = chunk_document(doc)
-        items.append((doc, "test", chunks, [analyzer.chunk_tokens(c.context, c.body_text) for c in chunks]))
-    store.replace_documents(items)
+    store_documents(store, [guide("gz", "广州市", "020-11112222"), guide("sz", "深圳市", "0755-33334444"),
+                            guide("none", "珠海市", "无"), LAW])
     yield store
     store.close()
 
@@ -165,9 +159,7 @@ def test_a_weak_runner_up_article_is_not_quoted(store):
 def _add_law(store: ChunkStore, doc_id: str, title: str, article: str) -> None:
     law = Document(doc_id=doc_id, title=title, body=f"# {title}\n\n{article}\n", doc_type="law", region="全国",
                    source_url=f"https://gov.example/{doc_id}")
-    chunks = chunk_document(law)
-    store.replace_documents([(law, "test", chunks, [default_analyzer().chunk_tokens(c.context, c.body_text)
-                                                     for c in chunks])])
+    store_documents(store, [law])
 
 
 @pytest.mark.parametrize("runner_up, quoted", [(0.95, ["动物防疫条例", "养犬管理规定"]), (0.6, ["动物防疫条例"])])
@@ -195,9 +187,8 @@ def test_a_policy_passage_that_looks_like_the_field_asked_is_quoted(tmp_path):
     policy = Document(doc_id="policy", title="补贴办法", body=body, doc_type="policy", region="广州市",
                       source_url="https://gov.example/policy")
     store = ChunkStore(tmp_path / "policy.sqlite3")
+    store_documents(store, [policy])
     chunks = chunk_document(policy)
-    store.replace_documents([(policy, "test", chunks, [default_analyzer().chunk_tokens(c.context, c.body_text)
-                                                        for c in chunks])])
     by_words = [(chunks[0].chunk_id, 1.0), (chunks[1].chunk_id, 0.6)]  # 补贴对象 shares more words
     asked = compose("补贴去哪申请", [hit(store, "policy", by_words)], store, fields=["location"])
     assert [c.section for c in asked.citations] == ["申请方式"] and "街道办事处" in asked.text

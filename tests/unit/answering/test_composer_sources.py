@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import store_documents
 
 from zhengwu.answering.composer import compose
 from zhengwu.documents import Document
-from zhengwu.index.analyzer import default_analyzer
 from zhengwu.index.chunking import chunk_document, make_chunk_id
 from zhengwu.index.store import ChunkStore
 from zhengwu.retrieval.retriever import DocHit
@@ -91,15 +91,10 @@ def law(doc_id: str) -> Document:
 
 @pytest.fixture
 def store(tmp_path):
-    analyzer = default_analyzer()
     store = ChunkStore(tmp_path / "chunks.sqlite3")
     guide = Document(doc_id="guide", title="犬只登记", body=GUIDE, doc_type="service_guide", region="广州市",
                      department="公安局", source_url="https://gov.example/guide", extra={"item_name": "犬只登记"})
-    items = []
-    for doc in [guide] + [law(d) for d in LAWS]:
-        chunks = chunk_document(doc)
-        items.append((doc, "test", chunks, [analyzer.chunk_tokens(c.context, c.body_text) for c in chunks]))
-    store.replace_documents(items)
+    store_documents(store, [guide] + [law(d) for d in LAWS])
     yield store
     store.close()
 
@@ -250,9 +245,8 @@ def test_a_passage_is_led_by_the_sentence_that_answers_the_field_asked(tmp_path)
     policy = Document(doc_id="policy", title="补贴办法", body=body, doc_type="policy", region="广州市",
                       source_url="https://gov.example/policy")
     store = ChunkStore(tmp_path / "policy.sqlite3")
+    store_documents(store, [policy])
     chunks = chunk_document(policy)
-    store.replace_documents([(policy, "test", chunks, [default_analyzer().chunk_tokens(c.context, c.body_text)
-                                                        for c in chunks])])
     answer = compose("补贴去哪申请？", [DocHit(doc=store.documents()["policy"], score=1.0,
                                             chunks=[(chunks[0].chunk_id, 1.0)])], store, fields=["location"])
     lead, passage = answer.text.splitlines()

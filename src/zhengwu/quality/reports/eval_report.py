@@ -23,7 +23,7 @@ from typing import Any
 from zhengwu.answering.vocabulary import REASON_LABELS
 from zhengwu.documents import DOC_TYPE_LABELS
 from zhengwu.index.store import DocMeta
-from zhengwu.quality.evaluation import HANDOFF, citation_precision, counts, summarise, wrong_answer
+from zhengwu.quality.evaluation import citation_precision, counts, summarise, wrong_answer
 from zhengwu.quality.reports import charts
 from zhengwu.quality.reports.templates import render
 
@@ -219,7 +219,7 @@ def refusal_reasons(rows: list[Mapping[str, Any]]) -> list[dict]:
         answerable = sum(1 for r in group if r.get("answerable", True))
         out.append({
             "reason": reason or UNLABELLED,
-            "label": REASON_LABELS.get(reason, "转办 12345" if reason == HANDOFF else ""),
+            "label": REASON_LABELS.get(reason, ""),
             "n": len(group),
             "share": pct(len(group) / refused),
             "of_all": pct(len(group) / len(rows)),

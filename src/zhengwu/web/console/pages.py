@@ -128,6 +128,15 @@ def safe_next(value: str | None) -> str:
     return "/console/conversations"
 
 
+MAX_PAGE = 100_000
+
+
+def page_number(raw: str | None) -> int:
+    """The page a list was asked for (?page=): 1 unless a plain number, at most ``MAX_PAGE``."""
+    raw = raw or "1"
+    return min(MAX_PAGE, max(1, int(raw))) if raw.isdigit() and len(raw) < 7 else 1
+
+
 def redirect(url: str, **params: Any) -> RedirectResponse:
     """303 to ``url`` (which may end in an #anchor) with the non-empty ``params`` as its query string."""
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})

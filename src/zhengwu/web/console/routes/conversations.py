@@ -22,7 +22,7 @@ from zhengwu.answering.vocabulary import STATUS_LABELS
 from zhengwu.review import RATING_LABELS, RATINGS, REASONS, REVIEW_REASON_LABELS, TurnFilter
 from zhengwu.web.console.access import audit, documents, posted, resolve_sources, reviewer, reviews
 from zhengwu.web.console.auth import StaffSession
-from zhengwu.web.console.pages import ConsoleError, page, redirect, turn_view
+from zhengwu.web.console.pages import ConsoleError, page, page_number, redirect, turn_view
 from zhengwu.web.dependencies import app_state
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -44,7 +44,7 @@ def conversations(request: Request, who: StaffSession = Depends(reviewer)) -> Re
     where = TurnFilter(text=q.get("q", "")[:100], status=q.get("status", "") if q.get("status") in STATUS_LABELS else "",
                        rating=q.get("rating", "") if q.get("rating") in (*RATINGS, "unrated") else "",
                        feedback=feedback, since=_date(q.get("since")), until=_date(q.get("until")))
-    number = max(1, int(q.get("page", "1")) if q.get("page", "1").isdigit() else 1)
+    number = page_number(q.get("page"))
     rows, total = reviews(request).search_turns(where, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     params = {k: v for k, v in q.items() if k != "page" and v}

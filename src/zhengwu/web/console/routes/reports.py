@@ -13,16 +13,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from zhengwu.answering.message_kind import KIND_LABELS
+from zhengwu.answering.vocabulary import HANDOFF_CATEGORY_LABELS
 from zhengwu.review import RATING_LABELS, RATINGS, gaps_csv, knowledge_gaps, review_items, review_jsonl
 from zhengwu.web.console.access import reviewer, reviews
 from zhengwu.web.console.auth import StaffSession
-from zhengwu.web.console.pages import ConsoleError, download, page
+from zhengwu.web.console.pages import ConsoleError, download, page, page_number
 from zhengwu.web.dependencies import app_state
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 HANDOFF_PAGE_SIZE = 50
-MAX_PAGE = 100_000
 
 
 def _gaps(request: Request) -> list[Any]:
@@ -57,13 +56,12 @@ def export_reviewed(request: Request, who: StaffSession = Depends(reviewer)) -> 
 @router.get("/handoffs")
 def handoffs_page(request: Request, who: StaffSession = Depends(reviewer)) -> Response:
     q = request.query_params
-    category = q.get("category", "") if q.get("category") in KIND_LABELS else ""
-    raw_page = q.get("page", "1")
-    number = min(MAX_PAGE, max(1, int(raw_page))) if raw_page.isdigit() and len(raw_page) < 7 else 1
+    category = q.get("category", "") if q.get("category") in HANDOFF_CATEGORY_LABELS else ""
+    number = page_number(q.get("page"))
     rows, total = reviews(request).handoffs(category or None, limit=HANDOFF_PAGE_SIZE,
                                             offset=(number - 1) * HANDOFF_PAGE_SIZE)
     pages = max(1, -(-total // HANDOFF_PAGE_SIZE))
-    return page(request, "handoffs.html", who=who, rows=rows, total=total, category=category, kinds=KIND_LABELS,
+    return page(request, "handoffs.html", who=who, rows=rows, total=total, category=category, kinds=HANDOFF_CATEGORY_LABELS,
                 hotline=app_state(request).settings.hotline,
                 page_number=number, pages=pages,
                 page_url=lambda n: "/console/handoffs?" + urlencode({**({"category": category} if category else {}),
