@@ -274,3 +274,55 @@ class CuratedAnswer(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by: Mapped[str | None] = mapped_column(sa.String(128))
     replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("curated_answers.id"))
+
+
+# -- security and delivery state shared by workers (migration 0005) ---------------------------------------------
+
+
+class SharedValue(Base):
+    """A small value every worker must agree on: a server key (the HMAC key of channel session ids), a
+    platform access token until it expires. ``expires_at`` (unix seconds) is NULL for values that never expire."""
+
+    __tablename__ = "shared_values"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    expires_at: Mapped[float | None] = mapped_column(sa.Double)
+
+
+class Throttle(Base):
+    """Failed attempts per key (a hashed client address or account name) for the console login, shared by
+    every worker so that N workers do not allow N times the attempts."""
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[float] = mapped_column(sa.Double, default=0.0)
+    updated_at: Mapped[float] = mapped_column(sa.Double, index=True)
+
+
+class RevokedToken(Base):
+    """A portal user token that must no longer be accepted (signed out, or the citizen's data was erased);
+    kept until the token would have expired anyway. ``digest`` is a SHA-256 of the token."""
+
+    __tablename__ = "revoked_tokens"
+
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(sa.Double, index=True)
+
+
+class PendingReply(Base):
+    """An answer owed to a chat-platform user that has not been delivered yet (the worker replied
+    ``success`` and then died, or the platform refused it for now). Delivered after a restart by any worker;
+    ``recipient`` is the platform's id of the user (an openid), ``payload`` the message as JSON."""
+
+    __tablename__ = "pending_replies"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    recipient: Mapped[str] = mapped_column(sa.String(128))
+    payload: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[float] = mapped_column(sa.Double, index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    claimed_until: Mapped[float] = mapped_column(sa.Double, default=0.0)
