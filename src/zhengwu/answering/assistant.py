@@ -31,7 +31,7 @@ from zhengwu.answering.personal_questions import personal_answer
 from zhengwu.answering.scope import TITLE_NAMED, covered_label, region_filters, uncovered_regions
 from zhengwu.answering.seams import CuratedAnswers, Generator, Personaliser, TurnLog
 from zhengwu.answering.selection import fields_asked, same_item_group
-from zhengwu.answering.sessions import MemorySessionStore, Session, SessionStore
+from zhengwu.answering.sessions import MemorySessionStore, Session, SessionStore, new_session_id, owner_of
 from zhengwu.answering.user import UserContext
 from zhengwu.config import Settings
 from zhengwu.index import Index
@@ -97,6 +97,12 @@ class Assistant:
         if the final answer does not come from the LLM (``answer.provenance``), what it received is void."""
         started = time.perf_counter()
         state = self.sessions.get(session)
+        user = self._as_user(user)
+        owner = owner_of(channel, user.binding)
+        if state.owner is None:
+            state.owner = owner
+        elif state.owner != owner:  # somebody else's conversation: never continue it, start a fresh one
+            state = Session(new_session_id(), owner=owner)
         user = self._user(user, state)
         answer = self._answer(question if isinstance(question, str) else "", state, user, on_delta)
         answer.session_id = state.session_id
@@ -115,13 +121,16 @@ class Assistant:
         return answer
 
     @staticmethod
-    def _user(user: UserContext | dict | None, state: Session) -> UserContext:
+    def _as_user(user: UserContext | dict | None) -> UserContext:
+        if isinstance(user, dict):
+            return UserContext(region=user.get("region"), profile=user)
+        return user or UserContext()
+
+    @staticmethod
+    def _user(user: UserContext, state: Session) -> UserContext:
         """The asker, with the region that steers retrieval: the one they state (remembered in the session),
         else the consenting user's home region (profile data: used while they consent, never remembered),
         else the one the session remembers."""
-        if isinstance(user, dict):
-            user = UserContext(region=user.get("region"), profile=user)
-        user = user or UserContext()
         if user.region:
             state.region = user.region
         elif user.personal and user.personal.region:

@@ -4,6 +4,10 @@
 database (``zhengwu.personal.DbSessionStore``: they survive a restart, are shared by workers and expire after
 ``ZHENGWU_SESSION_TTL_SECONDS`` of silence). A session holds no personal data: the item discussed, the region
 the asker gave, and the status of recent turns (not their text).
+
+A session is bound to whoever started it (``Session.owner``: the channel, and the channel user when known).
+``Assistant.ask`` never continues a session for somebody else: a web request carrying the id of a WeCom
+user's session, or an anonymous request carrying a signed-in citizen's, starts a fresh conversation instead.
 """
 
 from __future__ import annotations
@@ -23,13 +27,22 @@ class Session:
     subject_title: str | None = None
     region: str | None = None  # the asker's region, remembered from the turn that gave it
     statuses: list[str] = field(default_factory=list)  # status of each recent turn
+    owner: str | None = None  # who started it (``owner_of``); None until its first turn is saved
 
     def record(self, status: str) -> None:
         self.statuses = (self.statuses + [status])[-MAX_TURNS_KEPT:]
 
 
+def owner_of(channel: str, asker: str | None) -> str:
+    """The binding of a conversation: the channel, and the asker when known (``UserContext.binding``)."""
+    return channel if asker is None else f"{channel}:{asker}"
+
+
 class SessionStore(Protocol):
     def get(self, session_id: str | None) -> Session: ...
+
+    def find(self, session_id: str) -> Session | None:
+        """The live session with this id, or None (never issued, or expired)."""
 
     def save(self, session: Session, user_id: int | None = None) -> None:
         """``user_id``: the known channel user the conversation belongs to (for export and deletion)."""
@@ -64,6 +77,10 @@ class MemorySessionStore:
                 self._sessions.pop(next(iter(self._sessions)))
             self._sessions[session.session_id] = session
             return session
+
+    def find(self, session_id: str) -> Session | None:
+        with self._lock:
+            return self._sessions.get(session_id)
 
     def save(self, session: Session, user_id: int | None = None) -> None:
         with self._lock:

@@ -10,7 +10,10 @@ user's last answer, for the staff review console.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
+import secrets
+import threading
 from dataclasses import dataclass
 
 from zhengwu.answering import wording
@@ -18,6 +21,7 @@ from zhengwu.answering.answer import Answer
 from zhengwu.answering.assistant import Assistant
 from zhengwu.answering.user import UserContext
 from zhengwu.chinese import FULL_STOPS
+from zhengwu.db.shared_values import server_key
 from zhengwu.personal import PeopleStore, personal_context
 from zhengwu.review import ReviewStore
 
@@ -29,11 +33,17 @@ RESET = re.compile(r"^\s*(重新开始|清除对话|/reset)\s*$")
 FEEDBACK_UP = re.compile(r"^\s*(有用|有帮助|👍|👍🏻|👍🏼|👍🏽|👍🏾|👍🏿)\s*[!！。.]*\s*$")
 FEEDBACK_DOWN = re.compile(r"^\s*(没用|没有用|没帮助|没有帮助|无用|👎|👎🏻|👎🏼|👎🏽|👎🏾|👎🏿)\s*[!！。.]*\s*$")
 
+SESSION_KEY_NAME = "channel_session_key"
 
-def session_for(channel: str, external_id: str, epoch: int = 0) -> str:
-    """A stable conversation id for a channel user (hex, so the session store accepts it; no raw id inside).
+
+def session_for(channel: str, external_id: str, epoch: int = 0, key: bytes = b"") -> str:
+    """A stable conversation id for a channel user: every worker derives the same one without storing it.
+
+    Keyed (HMAC-SHA256 under a server key, ``ChannelCore.session_key``): knowing a WeCom userid or an openid
+    must not let anybody compute the session id. Hex, so the session store accepts it; no raw id inside.
     ``epoch`` starts a fresh conversation ("重新开始")."""
-    return hashlib.sha256(f"{channel}\x00{external_id}\x00{epoch}".encode()).hexdigest()[:32]
+    message = f"{channel}\x00{external_id}\x00{epoch}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass
@@ -54,6 +64,8 @@ class ChannelCore:
         # The turn each user's last answer was logged as, for "有用"/"没用". Another worker may hold the user's
         # previous message: the store's latest turn of the session is the fallback.
         self._last_turn: dict[tuple[str, str], int] = {}
+        self._session_key: bytes | None = None
+        self._key_lock = threading.Lock()
         self.reviews = reviews if reviews is not None else (ReviewStore.of(people) if people is not None else None)
 
     def handle_text(self, channel: str, external_id: str, text: str) -> Reply:
@@ -62,22 +74,34 @@ class ChannelCore:
             return Reply(command)
         user_id = self._user(channel, external_id)
         personal = personal_context(self.people, user_id) if self.people is not None else None
-        session = self._session(channel, external_id)
+        session = self.session_id(channel, external_id)
         answer = self.assistant.ask(text, session=session, user=UserContext(personal=personal, user_id=user_id),
                                     channel=channel)
         if answer.turn_id is not None:
             self._last_turn[(channel, external_id)] = answer.turn_id
         return Reply(answer.text, answer)
 
-    def _session(self, channel: str, external_id: str) -> str:
-        return session_for(channel, external_id, self._epochs.get((channel, external_id), 0))
+    @property
+    def session_key(self) -> bytes:
+        """The key channel session ids are derived under: one per deployment, shared by every worker through
+        the database (``shared_values``); without a people store, one per process (sessions are too)."""
+        with self._key_lock:
+            if self._session_key is None:
+                engine = self.people.engine if self.people is not None else None
+                self._session_key = (server_key(engine, SESSION_KEY_NAME) if engine is not None
+                                     else secrets.token_bytes(32))
+            return self._session_key
+
+    def session_id(self, channel: str, external_id: str) -> str:
+        """The id of this channel user's current conversation."""
+        return session_for(channel, external_id, self._epochs.get((channel, external_id), 0), self.session_key)
 
     def feedback(self, channel: str, external_id: str, value: int) -> str:
         """Rate the user's last answer in their current conversation (+1 有用, -1 没用)."""
         store = self.reviews
         if store is None or self.people is None:
             return wording.RATING_UNAVAILABLE
-        session = self._session(channel, external_id)
+        session = self.session_id(channel, external_id)
         turn_id = self._last_turn.get((channel, external_id))
         if turn_id is None:
             latest = self.people.turns(session_id=session, limit=1)

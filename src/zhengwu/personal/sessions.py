@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,16 +33,18 @@ class DbSessionStore:
         self._table = SessionRow.__table__
 
     def get(self, session_id: str | None) -> Session:
-        if session_id:
-            with self.engine.connect().execution_options(read_only=True) as connection:
-                row = connection.execute(
-                    sa.select(self._table.c.data, self._table.c.updated_at).where(
-                        self._table.c.session_id == session_id
-                    )
-                ).first()
-            if row and time.time() - row.updated_at <= self.ttl:
-                return Session(**row.data)
-        return Session(session_id or uuid.uuid4().hex)
+        found = self.find(session_id) if session_id else None
+        return found or Session(session_id or uuid.uuid4().hex)
+
+    def find(self, session_id: str) -> Session | None:
+        with self.engine.connect().execution_options(read_only=True) as connection:
+            row = connection.execute(
+                sa.select(self._table.c.data, self._table.c.updated_at).where(self._table.c.session_id == session_id)
+            ).first()
+        if row is None or time.time() - row.updated_at > self.ttl:
+            return None
+        known = {f.name for f in fields(Session)}  # rows written by another version may carry other keys
+        return Session(**{key: value for key, value in row.data.items() if key in known})
 
     def save(self, session: Session, user_id: int | None = None) -> None:
         """Store the session; ``user_id`` links it to a citizen (an existing link is kept when None)."""

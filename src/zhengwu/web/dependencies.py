@@ -3,9 +3,12 @@ session a request continues, and the logged-in portal user."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
 from fastapi import Header, HTTPException, Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from zhengwu.answering import wording
 from zhengwu.answering.sessions import valid_session_id
@@ -43,18 +46,51 @@ def staff_token(request: Request, authorization: str | None = Header(default=Non
 
 
 def session_of(request: Request, *candidates: str | None) -> str | None:
-    """The session a request continues: the first of ``candidates`` (body field, header) or the cookie, if it
-    has the shape of an id we issue."""
+    """The session id a request names: the first of ``candidates`` (body field, header) or the cookie, if it
+    has the shape of an id we issue. Whether the service may continue it is ``web_session``'s business."""
     session = next((c for c in candidates if c), None) or request.cookies.get(SESSION_COOKIE)
     return session if valid_session_id(session) else None
 
 
+def web_session(state: AppState, session_id: str | None, *, live: bool = True) -> str | None:
+    """``session_id`` if the web API issued it, else None (the caller starts a fresh session).
+
+    Chat channels' sessions (WeChat, WeCom, Telegram) are never continued through the web API, whoever
+    knows their id; an id the service never issued, or one that expired, is not adopted either (``live``),
+    so a client cannot choose its session id. Blocking (a store read): call it from a worker thread."""
+    if session_id is None:
+        return None
+    try:
+        found = state.assistant.sessions.find(session_id)
+    except SQLAlchemyError:  # the store is down: a fresh session; answering will report the outage
+        return None
+    if found is None:
+        return None if live else session_id
+    issued_by_web = found.owner is None or found.owner.split(":", 1)[0] == "web"
+    return session_id if issued_by_web else None
+
+
+def portal_identity(state: AppState, token: str) -> str | None:
+    """The portal's id of the citizen in a valid, unexpired token; None when invalid or the feature is off."""
+    settings = state.settings
+    if settings.portal_secret is None or state.people is None or not token:
+        return None
+    return verify_user_token(secret(settings.portal_secret) or "", token)
+
+
+def portal_asker(state: AppState, token: str | None) -> str | None:
+    """An opaque key of a portal-signed citizen that binds their conversation to them, whether or not the people
+    store has a row for them (keyed, so the stored binding does not reveal the portal id)."""
+    external_id = portal_identity(state, token) if token else None
+    if external_id is None:
+        return None
+    key = (secret(state.settings.portal_secret) or "").encode()
+    return "portal:" + hmac.new(key, external_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def portal_user(state: AppState, token: str, create: bool = True) -> int | None:
     """The people-store user of a portal-signed token; None when the token is invalid or the feature is off."""
-    settings = state.settings
-    if settings.portal_secret is None or state.people is None:
-        return None
-    external_id = verify_user_token(secret(settings.portal_secret) or "", token)
-    if external_id is None:
+    external_id = portal_identity(state, token)
+    if external_id is None or state.people is None:
         return None
     return state.people.user_for("web", f"portal:{external_id}", create=create)

@@ -7,7 +7,7 @@ import pytest
 from helpers import make_assistant
 
 from zhengwu.answering.citations import render_plain
-from zhengwu.channels.common import ChannelCore, session_for, split_text
+from zhengwu.channels.common import ChannelCore, split_text
 from zhengwu.db import make_engine, upgrade
 from zhengwu.personal import PeopleStore
 from zhengwu.pii import mask_pii
@@ -36,7 +36,7 @@ def test_transcripts_belong_to_the_user_and_go_with_them(core):
     uid = core.people.user_for("wechat", "o-abc", create=False)
     assert [t.question for t in core.people.turns(user_id=uid)] == ["实验动物生产许可的咨询电话是多少？"]
     core.people.delete(uid)
-    assert core.people.turns(session_id=session_for("wechat", "o-abc")) == []
+    assert core.people.turns(session_id=core.session_id("wechat", "o-abc")) == []
 
 
 def test_follow_ups_stay_in_the_users_own_conversation_until_reset(core):

@@ -30,6 +30,7 @@ from helpers.databases import BACKENDS, emptied, migrated_engine
 from zhengwu.answering.sessions import Session
 from zhengwu.config import Settings
 from zhengwu.db import Base, alembic_config, current_revision, database_url, make_engine, normalise_url, upgrade
+from zhengwu.db.models import PendingReply
 from zhengwu.personal import DbSessionStore, PeopleStore, ServiceRecordData
 from zhengwu.pii import mask_id_number
 from zhengwu.review import ReviewStore
@@ -125,6 +126,8 @@ def rows_about(engine: sa.Engine, user_id: int, session_ids: set[str]) -> dict[s
                 continue
             if table.name in ("staff_users", "curated_answers"):  # staff accounts, published answers
                 continue
+            if table.name in ("shared_values", "throttles", "revoked_tokens"):  # server keys, hashed clients/tokens
+                continue
             conditions = []
             if table.name == "users":
                 conditions.append(table.c.id == user_id)
@@ -132,6 +135,10 @@ def rows_about(engine: sa.Engine, user_id: int, session_ids: set[str]) -> dict[s
                 conditions.append(table.c.user_id == user_id)
             if "session_id" in table.c:
                 conditions.append(table.c.session_id.in_(session_ids))
+            if table.name == "pending_replies":  # addressed to one of the user's platform identities
+                identities = Base.metadata.tables["identities"]
+                conditions.append(table.c.recipient.in_(
+                    sa.select(identities.c.external_id).where(identities.c.user_id == user_id)))
             if "turn_id" in table.c:  # feedback, reviews: about the user through the turn they rate
                 turns = Base.metadata.tables["conversation_turns"]
                 theirs = sa.select(turns.c.id).where(
@@ -525,6 +532,10 @@ def populate(engine: sa.Engine, people: PeopleStore, tag: str) -> tuple[int, set
     later = people.log_turn(web, user_id, "web", "要多久？", "5个工作日。", "answered")
     people.log_turn(tg, user_id, "telegram", "电话呢？", "12345", "answered")
     people.audit("clerk:li", "view_profile", user_id)
+    with engine.begin() as connection:  # an answer still owed to their Telegram chat
+        connection.execute(sa.insert(PendingReply).values(
+            channel="telegram", recipient=f"{tag}-chat", payload='{"text": "电话：12345"}', created_at=time.time(),
+            attempts=0, claimed_until=0.0))
     reviews = ReviewStore(engine)
     reviews.record_feedback(later, -1, "web")
     reviews.add_review(later, "console:li", "wrong", ["retrieval_miss"], corrected_answer="承诺办结时限为5个工作日。")
@@ -561,6 +572,7 @@ def test_delete_leaves_no_row_about_the_user(engine, people):
     assert counts["users"] == 1 and counts["conversation_turns"] == 3 and counts["sessions"] == 2
     assert counts["identities"] == 2 and counts["consents"] == 2 and counts["service_records"] == 3
     assert counts["reminders"] == 1 and counts["feedback"] == 1 and counts["reviews"] == 1
+    assert counts["pending_replies"] == 1
     assert rows_about(engine, other_id, other_sessions) == other_before  # nobody else lost anything
     assert ID_NUMBER not in everything(engine)
     assert people.user_for("web", f"u{WEB_SESSION}"[:32], create=False) is None

@@ -18,6 +18,7 @@ from zhengwu.db.models import (
     ConversationTurn,
     Feedback,
     Identity,
+    PendingReply,
     Reminder,
     Review,
     ServiceRecord,
@@ -161,6 +162,13 @@ class Rights(StoreBase):
                         .order_by(Review.id)
                     )
                 ],
+                # Answers owed on a chat platform and not delivered yet (minutes old, normally none).
+                "pending_replies": [
+                    {"channel": r.channel, "payload": r.payload, "created_at": datetime.fromtimestamp(r.created_at, UTC)}
+                    for r in rows(PendingReply, sa.tuple_(PendingReply.channel, PendingReply.recipient).in_(
+                        sa.select(Identity.channel, Identity.external_id).where(Identity.user_id == user_id)),
+                        order=PendingReply.id)
+                ],
                 "access_log": [
                     {"at": r.at, "action": r.action}
                     for r in rows(AuditLog, AuditLog.user_id == user_id, order=AuditLog.id)
@@ -196,6 +204,11 @@ class Rights(StoreBase):
             drop(Reminder, Reminder.user_id == user_id)
             drop(ServiceRecord, ServiceRecord.user_id == user_id)
             drop(Consent, Consent.user_id == user_id)
+            # Answers still owed to the user on a chat platform go too (they would quote the erased conversation).
+            for channel, external_id in session.execute(
+                sa.select(Identity.channel, Identity.external_id).where(Identity.user_id == user_id)
+            ).all():
+                drop(PendingReply, sa.and_(PendingReply.channel == channel, PendingReply.recipient == external_id))
             drop(Identity, Identity.user_id == user_id)
             drop(User, User.id == user_id)
             if actor:

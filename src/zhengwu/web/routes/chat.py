@@ -19,7 +19,15 @@ from zhengwu.answering.user import UserContext
 from zhengwu.chinese import sentence_pieces
 from zhengwu.ops.observability import DEPENDENCY_UP, record_answer
 from zhengwu.personal import personal_context
-from zhengwu.web.dependencies import SESSION_COOKIE, app_state, portal_user, rate_limited, session_of
+from zhengwu.web.dependencies import (
+    SESSION_COOKIE,
+    app_state,
+    portal_asker,
+    portal_user,
+    rate_limited,
+    session_of,
+    web_session,
+)
 from zhengwu.web.models import AnswerOut, ChatIn
 from zhengwu.web.state import AppState
 
@@ -28,14 +36,18 @@ router = APIRouter(tags=["chat"], dependencies=[Depends(rate_limited)])
 
 
 def answer_question(state: AppState, body: ChatIn, session: str | None,
-                    on_delta: Callable[[str], None] | None = None) -> Answer:
-    """The answer to one chat request; never raises for anything a citizen sends (a database outage is a 503)."""
+                    on_delta: Callable[[str], None] | None = None, *, issued: bool = False) -> Answer:
+    """The answer to one chat request; never raises for anything a citizen sends (a database outage is a 503).
+    ``session``: the id the request named, continued only if the web API issued it; ``issued``: an id this
+    request has just issued (the stream's), used as it is."""
     hotline = state.settings.hotline
+    if not issued:
+        session = web_session(state, session)
     owner = portal_user(state, body.user_token, create=False) if body.user_token else None
     personal = None
     if body.personalise and owner is not None and state.people is not None:  # 不使用个性化: the plain answer
         personal = personal_context(state.people, owner)
-    user = UserContext(region=body.region, personal=personal, user_id=owner)
+    user = UserContext(region=body.region, personal=personal, user_id=owner, asker=portal_asker(state, body.user_token))
     try:
         answer = state.assistant.ask(body.question, session=session, user=user, on_delta=on_delta)
         record_answer(answer.status, answer.provenance.kind, answer.reason)
@@ -82,7 +94,8 @@ async def chat_stream(body: ChatIn, request: Request, x_session_id: str | None =
     `reset` event tells the client to discard the pieces shown so far, and the composer's answer follows."""
     state = app_state(request)
     # The cookie goes out with the headers, before the answer exists: fix the session id now.
-    session = session_of(request, body.session_id, x_session_id) or new_session_id()
+    requested = session_of(request, body.session_id, x_session_id)
+    session = await run_in_threadpool(web_session, state, requested) or new_session_id()
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
 
@@ -91,7 +104,7 @@ async def chat_stream(body: ChatIn, request: Request, x_session_id: str | None =
 
     async def answer_it() -> None:
         async with state.answering:
-            answer = await run_in_threadpool(answer_question, state, body, session, on_delta)
+            answer = await run_in_threadpool(lambda: answer_question(state, body, session, on_delta, issued=True))
         queue.put_nowait(("answer", answer))
 
     # Runs to the end even if the client goes away: the turn is still recorded in the session.
