@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import date
 
@@ -54,21 +53,58 @@ def valid_id_number(s: str) -> bool:
 
 
 # --- masking ---------------------------------------------------------------------------------------------------
+#
+# Numbers are looked for in a *view* of the text, one character per visible character of the original, that
+# folds the forms people (and input methods) use into one: full-width digits, letters and punctuation into
+# ASCII, every Unicode space (the ideographic one included) into " ", dashes into "-", middle dots into ".";
+# invisible format characters (zero-width space/joiners, BOM, word joiner, soft hyphen, bidi marks) are left
+# out. Each view character remembers where it came from, so masking stars the digits in the original text.
+#
+# What counts as a number (docs: ``mask_pii``):
+# - digits may be grouped by one separator (a space, hyphen or dot, optionally with spaces around a hyphen or
+#   dot) at group boundaries only: an ID number at 4/6/8/10/12/14/16 (6-8-4, 6-4-4-4, 4-4-4-4-2), a mobile
+#   number at 3/7 (3-4-4), and after a +86 / 0086 / 86 prefix; separators anywhere would turn lists of small
+#   numbers into phone numbers;
+# - a digit right before or after the candidate means it is part of a longer digit run (a code or another
+#   number), not an ID or mobile number; so does a single letter between the candidate and a digit, as in the
+#   事项编码 11440100007483180K344010900200106 (统一社会信用代码 + item number);
+# - any other letter neighbour is allowed: ``ID``, ``Tel``, ``No.`` and the like must not protect a number.
 
-# Digits as typed: ASCII or full-width (some input methods produce １３８…). Python's \d would also take
-# Arabic-Indic and other digits, which nobody writes a Chinese number in.
-_D = "[0-9\uff10-\uff19]"
-_ALNUM = "0-9\uff10-\uff19A-Za-z"
-# An 18-character candidate that is not part of a longer run of letters or digits: 事项编码 such as
-# 11440100007483180K344010900200106 and longer digit runs are codes, not ID numbers.
-_ID_CANDIDATE = re.compile(rf"(?<![{_ALNUM}]){_D}{{17}}[0-9\uff10-\uff19Xx\uff38\uff58](?![{_ALNUM}])")
-# Mainland mobile numbers, optionally as 3-4-4 groups separated by a space or hyphen, optionally preceded by
-# +86 / 0086 / 86. Landlines (020-84106805), hotlines (12345) and longer digit runs do not match.
-_SEP = r"[ \-\u3000\uff0d]?"
+_FOLD = str.maketrans(
+    {
+        **{0xFF01 + i: chr(0x21 + i) for i in range(94)},  # full-width ASCII forms: ０-９, Ａ-Ｚ, ＋, －, ．
+        **dict.fromkeys(map(ord, "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+                                 "\u200a\u202f\u205f\u3000"), " "),
+        **dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212\ufe63"), "-"),
+        **dict.fromkeys(map(ord, "\u00b7\u30fb\uff65"), "."),
+    }
+)
+# Invisible characters (Unicode format characters and the combining grapheme joiner): pasted from word
+# processors and chat apps, or inserted on purpose to split a number.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000e0001\U000e0020-\U000e007f]"
+)
+_DIGIT_OR_WIDE = re.compile("[0-9\uff10-\uff19]")
+
+_SEP = r"(?: {1,2}| ?[-.] ?)?"
+_NOT_AFTER_A_CODE = r"(?<![0-9])(?<![0-9][A-Za-z])"
+_NOT_BEFORE_A_CODE = r"(?![0-9])(?![A-Za-z][0-9])"
+
+
+def _grouped(sizes: tuple[int, ...]) -> str:
+    return _SEP.join(f"[0-9]{{{size}}}" for size in sizes)
+
+
+# 18 characters: [1-9], 16 digits, a check digit or X; separators allowed at even boundaries from 4 to 16.
+_ID_CANDIDATE = re.compile(
+    rf"{_NOT_AFTER_A_CODE}[1-9][0-9]{{3}}{_SEP}{_grouped((2, 2, 2, 2, 2, 2))}{_SEP}[0-9][0-9Xx]{_NOT_BEFORE_A_CODE}"
+)
+# Mainland mobile numbers, optionally as 3-4-4 groups, optionally preceded by +86 / 0086 / 86. Landlines
+# (020-84106805), hotlines (12345) and longer digit runs do not match.
 _MOBILE = re.compile(
-    rf"(?<![{_ALNUM}])(?P<prefix>(?:\+|00)?86{_SEP})?"
-    rf"(?P<head>[1\uff11][3-9\uff13-\uff19]{_D}){_SEP}(?P<middle>{_D}{{4}}){_SEP}(?P<tail>{_D}{{4}})"
-    rf"(?![{_ALNUM}])"
+    rf"{_NOT_AFTER_A_CODE}(?:(?:\+|00)?86{_SEP})?1[3-9][0-9]{_SEP}(?P<middle>[0-9]{{4}}){_SEP}[0-9]{{4}}"
+    rf"{_NOT_BEFORE_A_CODE}"
 )
 
 
@@ -79,36 +115,65 @@ def mask_id_number(value: str) -> str:
     return value[:6] + "*" * 8 + value[-4:]
 
 
-def _mask_mobile(match: re.Match[str]) -> str:
-    # Keep the prefix and separators as written, star the middle four digits: 138 1234 5678 -> 138 **** 5678.
-    text = match.group(0)
-    start, end = match.span("middle")
-    offset = match.start()
-    return text[: start - offset] + "****" + text[end - offset :]
+def _view(text: str) -> tuple[str, list[int]]:
+    """The folded, visible text and, for each of its characters, its index in ``text``."""
+    folded = text.translate(_FOLD)
+    if not _INVISIBLE.search(folded):
+        return folded, list(range(len(text)))
+    kept = [i for i, ch in enumerate(folded) if not _INVISIBLE.match(ch)]
+    return "".join(folded[i] for i in kept), kept
 
 
-def _mask_id_match(match: re.Match[str]) -> str:
-    value = match.group(0)
-    return mask_id_number(value) if valid_id_number(unicodedata.normalize("NFKC", value)) else value
+def _pii_edits(text: str) -> tuple[set[int], list[tuple[int, int]]]:
+    """Indices of ``text`` to star, and the spans (start, end) of the numbers found in it."""
+    view, where = _view(text)
+    starred: set[int] = set()  # view indices
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while match := _ID_CANDIDATE.search(view, position):
+        digits = [i for i in range(match.start(), match.end()) if view[i] not in " -."]
+        if not valid_id_number("".join(view[i] for i in digits)):
+            position = match.start() + 1  # a valid number may start inside a candidate that is not one
+            continue
+        starred.update(digits[6:14])
+        spans.append(match.span())
+        position = match.end()
+    # The mobile search sees the ID numbers' birth dates as stars, so it never reads across a masked number.
+    view = "".join("*" if i in starred else ch for i, ch in enumerate(view))
+    for match in _MOBILE.finditer(view):
+        starred.update(range(*match.span("middle")))
+        spans.append(match.span())
+    return {where[i] for i in starred}, [(where[start], where[end - 1] + 1) for start, end in spans]
 
 
 def mask_pii(text: str) -> str:
     """Mask every checksum-valid 身份证号 (``440106********1234``) and every mainland mobile number
-    (``138****5678``; spacing, hyphens and a +86 prefix are kept as written). Everything else is untouched,
-    so the text stays readable; 18-digit strings that fail the checksum are left alone."""
-    if not text:
+    (``138****5678``) however it is written: grouped by spaces, hyphens or dots, in full-width forms, with
+    invisible characters inside, right after ``ID``/``Tel`` (the rules are at ``_FOLD`` above).
+
+    Only the digits are replaced, one ``*`` each; separators, full-width forms and any prefix are kept as
+    written (``138 1234 5678`` -> ``138 **** 5678``, ``１３８１２３４５６７８`` -> ``１３８****５６７８``), so the text
+    stays readable; invisible characters inside a masked number are dropped. 18-digit strings that fail the
+    checksum or have no real birth date, landlines, hotlines and digit runs longer than a number are untouched.
+    """
+    if not text or not _DIGIT_OR_WIDE.search(text):
         return text
-    text = _ID_CANDIDATE.sub(_mask_id_match, text)
-    return _MOBILE.sub(_mask_mobile, text)
+    starred, spans = _pii_edits(text)
+    if not spans:
+        return text
+    out = list(text)
+    for index in starred:
+        out[index] = "*"
+    for start, end in spans:
+        for index in range(start, end):
+            if _INVISIBLE.match(text[index]):
+                out[index] = ""
+    return "".join(out)
 
 
 def contains_pii(text: str) -> bool:
-    """True when ``mask_pii`` would change the text."""
-    if not text:
-        return False
-    if any(valid_id_number(unicodedata.normalize("NFKC", m.group(0))) for m in _ID_CANDIDATE.finditer(text)):
-        return True
-    return bool(_MOBILE.search(text))
+    """True when ``mask_pii`` would change the text (it is defined that way, so the two always agree)."""
+    return bool(text) and mask_pii(text) != text
 
 
 # --- logging ---------------------------------------------------------------------------------------------------
