@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # HTTP service (`zhengwu serve`).
     session_ttl_seconds: float = Field(default=1800, gt=0, description="A silent session expires after this.")
     rate_limit_per_minute: int = Field(default=30, ge=0, description="Chat requests per client and minute; 0: off.")
+    header_timeout_seconds: float = Field(default=10.0, gt=0, description="A request's headers must arrive within "
+                                          "this (slow clients holding connections open are dropped).")
+    body_timeout_seconds: float = Field(default=30.0, gt=0, description="A request's whole body must arrive within this.")
     admin_token: SecretStr | None = Field(default=None, description="Bearer token for /api/v1/admin/*.")
     console_secret: SecretStr | None = Field(
         default=None, description="Signs review-console (/console) session cookies. Unset: derived from ADMIN_TOKEN; "

@@ -81,6 +81,7 @@ UNAVAILABLE = "服务暂时不可用，请稍后再试，或拨打 {hotline} 政
 # -- the web API's messages (``message`` of an error body) ---------------------------------------------------
 BAD_REQUEST = "请求格式不正确，请检查后重试。"
 TOO_LARGE = "请求内容过大。"
+TOO_SLOW = "请求发送超时，请检查网络后重试。"
 TOO_FREQUENT = "请求过于频繁，请稍后再试。"
 STILL_STARTING = "服务正在启动，请稍后再试。"
 PERSONAL_DATA_OFF = "本服务未开通个人信息功能。"
@@ -148,3 +149,6 @@ TELEGRAM_DELETED = "您的个人信息已全部删除。之后如继续提问，
 NOTHING_STORED = "我们没有保存关于您的个人信息。"
 NO_PERSONAL_STORE = "本渠道暂未开通个人信息功能，我们没有保存关于您的个人信息。"
 EXPORT_CAPTION = "这是我们保存的关于您的全部信息（含身份证号等敏感信息，请妥善保管）。"
+
+# WeChat/WeCom: an answer longer than five messages, without source links to point to.
+MORE_BY_HOTLINE = "\n……（内容较长，其余部分未能发送，请拨打 {hotline} 咨询）"

@@ -28,6 +28,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
     import uvicorn
 
+    from zhengwu.ops.slow_clients import SlowClientProtocol
+
     settings = get_settings()
     if workers > 1 and not settings.embed_threads:
         # Several workers share the cores: one embedding thread each beats threads fighting over them.
@@ -41,8 +43,9 @@ def serve(host: str, port: int, workers: int) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
     # log_config=None: each worker configures logging itself (JSON lines, request ids, PII masked).
+    # SlowClientProtocol: uvicorn's own protocol, plus a deadline for request headers.
     uvicorn.run("zhengwu.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", log_config=None, proxy_headers=False)
+                log_level="info", log_config=None, proxy_headers=False, http=SlowClientProtocol)
 
 
 @click.command()

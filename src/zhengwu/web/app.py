@@ -39,14 +39,13 @@ from zhengwu.channels.routes import channel_routers
 from zhengwu.config import Settings, get_settings
 from zhengwu.ops.observability import LATENCY, REQUESTS, configure_logging, new_request_id, request_id
 from zhengwu.web.console import mount_console
+from zhengwu.web.limits import BodyLimit
 from zhengwu.web.models import ErrorOut
 from zhengwu.web.routes import admin, chat, feedback, me, ops
 from zhengwu.web.state import AppState
 
 STATIC = Path(__file__).parent / "static"
-MAX_BODY_BYTES = 64 * 1024
-UPLOAD_BYTES = 50 * 1024 * 1024  # staff history imports (the history reader's own limit)
-UPLOAD_PATHS = frozenset({"/api/v1/admin/history"})
+MAX_REPORTED_ERRORS = 10
 
 log = logging.getLogger("zhengwu.web")
 
@@ -56,12 +55,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     store, database sessions, review store, the index and the assistant."""
     settings = settings or get_settings()
     state = AppState(settings, services)
+    drop_access_log_query_strings()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if state.services is None:
             configure_logging(settings.log_format)
-            _drop_query_strings(logging.getLogger("uvicorn.access"))
             state.services = await run_in_threadpool(open_services, settings)
         await run_in_threadpool(state.assistant.warm_up)
         yield
@@ -83,6 +82,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             allow_credentials=True,
         )
     app.middleware("http")(_guard)
+    app.add_middleware(BodyLimit, body_timeout=settings.body_timeout_seconds)  # added last: runs first
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for module in (chat, feedback, me, ops, admin):
@@ -100,18 +100,13 @@ async def _demo() -> FileResponse:
 
 
 async def _guard(request: Request, call_next):
-    """Request ids, the body-size limit, metrics."""
+    """Request ids and metrics (the body's size and pace: ``web.limits.BodyLimit``, outermost)."""
     rid = new_request_id(request.headers.get("x-request-id"))
     token = request_id.set(rid)
     started = time.perf_counter()
     try:
-        length = request.headers.get("content-length")
-        limit = UPLOAD_BYTES if request.url.path in UPLOAD_PATHS else MAX_BODY_BYTES
-        if length and length.isdigit() and int(length) > limit:
-            response = JSONResponse(status_code=413, content={"message": wording.TOO_LARGE, "detail": "body too large"})
-        else:
-            request.app.state.zhengwu.requests += 1
-            response = await call_next(request)
+        request.app.state.zhengwu.requests += 1
+        response = await call_next(request)
     finally:
         request_id.reset(token)
     route = request.scope.get("route")
@@ -124,20 +119,20 @@ async def _guard(request: Request, call_next):
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
-    """Readable, in Chinese for citizens, and never a 500 for their input."""
+    """Readable, in Chinese for citizens, and never a 500 for their input. Nothing the client sent is echoed:
+    an echo can be huge, can hold what JSON cannot encode (NaN, Infinity, a lone surrogate) and can carry
+    somebody's ID number back into a proxy's log."""
     assert isinstance(exc, RequestValidationError)
-    fields = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) or "body" for e in exc.errors())
-    return JSONResponse(
-        status_code=422,
-        content={
-            "message": wording.BAD_REQUEST,
-            "detail": f"invalid request: {fields}",
-            # Inputs are echoed back only as text that can be encoded (a lone surrogate cannot).
-            "errors": json.loads(
-                json.dumps(exc.errors(), default=str, ensure_ascii=False).encode("utf-8", "replace").decode()
-            ),
-        },
-    )
+    errors = [
+        {"loc": [str(part)[:64] for part in e.get("loc", ())], "type": str(e.get("type", ""))[:64],
+         "msg": str(e.get("msg", ""))[:200]}
+        for e in exc.errors()[:MAX_REPORTED_ERRORS]
+    ]
+    fields = ", ".join(".".join(e["loc"][1:]) or "body" for e in errors)
+    content = {"message": wording.BAD_REQUEST, "detail": f"invalid request: {fields}", "errors": errors}
+    # Field names come from the client too (extra keys, dict keys): only text that can be encoded goes back.
+    return JSONResponse(status_code=422, content=json.loads(
+        json.dumps(content, ensure_ascii=False).encode("utf-8", "replace").decode()))
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -151,17 +146,22 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)
 
 
-class _NoQueryString(logging.Filter):
-    """WeChat and WeCom put the user's openid and signatures in the callback URL's query string: the access
-    log keeps the path only."""
+def drop_access_log_query_strings() -> None:
+    """WeChat and WeCom put the user's openid, signatures, nonces and timestamps in the callback URL's query
+    string, and a client may put a token there: the access log keeps the path only.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
-        return True
+    Done where records are made, on the arguments, before anything formats them: the PII masking installed by
+    ``zhengwu.pii`` formats each record as it is created and empties its ``args``, so a filter that looks
+    for the path in ``args`` later finds nothing to cut (the bug of issue 15). Idempotent."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_zhengwu_no_query", False):
+        return
 
+    def factory(name, level, pathname, lineno, msg, args, *rest, **kwargs) -> logging.LogRecord:
+        # uvicorn.access: '%s - "%s %s HTTP/%s" %d' with (client, method, path and query, version, status)
+        if name == "uvicorn.access" and isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return previous(name, level, pathname, lineno, msg, args, *rest, **kwargs)
 
-def _drop_query_strings(logger: logging.Logger) -> None:
-    if not any(isinstance(f, _NoQueryString) for f in logger.filters):
-        logger.addFilter(_NoQueryString())
+    factory._zhengwu_no_query = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

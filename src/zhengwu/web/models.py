@@ -11,6 +11,9 @@ from zhengwu.answering.answer import Answer
 # Generous: the assistant itself asks a citizen to shorten anything over ZHENGWU_MAX_QUESTION_CHARS, in
 # Chinese; this bound only stops payloads that are not questions at all.
 MAX_QUESTION_FIELD = 5000
+# Row ids are 32-bit integers on PostgreSQL and at most 2^63 - 1 on SQLite: a larger id can name no row, and
+# passed on it overflows the driver (a 500 in issue 15).
+MAX_ROW_ID = 2**31 - 1
 
 
 class ChatIn(BaseModel):
@@ -78,7 +81,7 @@ class AnswerOut(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    turn_id: int = Field(ge=1, description="From the answer being rated.")
+    turn_id: int = Field(ge=1, le=MAX_ROW_ID, description="From the answer being rated.")
     value: Literal[1, -1] = Field(description="1: 有帮助 (👍), -1: 没帮助 (👎). A later rating replaces an earlier one.")
     session_id: str | None = Field(default=None, max_length=64,
                                    description="The session that got the answer (or the cookie / X-Session-Id).")

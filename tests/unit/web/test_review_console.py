@@ -476,3 +476,21 @@ def test_chat_channels_take_feedback_as_plain_messages(env):
 
     core.handle_text("telegram", "42", "重新开始")
     assert core.handle_text("telegram", "42", "有用").text == NOTHING_TO_RATE
+
+
+def test_ids_and_page_numbers_no_row_can_have_are_a_404_or_page_one(env):
+    """Issue 15, failure 4: console routes with huge ids or page numbers answered 500 (integer overflow)."""
+    csrf = signed_in(env, "alice")
+    for raw in ("9223372036854775808", str(10**40), "²", "-1", "0", "1e9"):
+        review = env.client.post(f"/console/turns/{raw}/review", data={"rating": "wrong", "csrf_token": csrf},
+                                 follow_redirects=False)
+        assert review.status_code == 404, (raw, review.status_code)
+        withdraw = env.client.post(f"/console/curated/{raw}/withdraw", data={"csrf_token": csrf},
+                                   follow_redirects=False)
+        assert withdraw.status_code == 404, (raw, withdraw.status_code)
+        published = env.client.post("/console/curated", data={"turn_id": raw, "question": "问", "answer": "答",
+                                                              "replaces_id": raw, "csrf_token": csrf},
+                                    follow_redirects=False)
+        assert published.status_code == 303, (raw, published.status_code)
+        for page in ("/console/conversations", "/console/handoffs"):
+            assert env.client.get(page, params={"page": raw}).status_code == 200, (page, raw)

@@ -232,14 +232,14 @@ def test_expired_sessions_are_forgotten(tmp_path):
 
 
 def test_the_access_log_keeps_paths_not_query_strings():
+    """Through the record factories as installed (PII masking formats a record when it is made): a filter on the
+    formatted record would come too late. tests/integration/test_served.py reads the log of a real server."""
     import logging
 
-    from zhengwu.web.app import _drop_query_strings
+    from zhengwu.web.app import drop_access_log_query_strings
 
-    logger = logging.getLogger("test.uvicorn.access")
-    _drop_query_strings(logger)
+    drop_access_log_query_strings()
+    logger = logging.getLogger("uvicorn.access")
     record = logger.makeRecord(logger.name, logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5000", "POST", "/wechat?openid=oABC123&signature=ff", "1.1", 200), None)
-    for f in logger.filters:
-        f.filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "POST /wechat HTTP/1.1" 200'

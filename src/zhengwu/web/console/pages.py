@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhengwu.review import Source
 from zhengwu.web.console.auth import LOGIN_COOKIE, StaffSession
 from zhengwu.web.console.state import ConsoleState
+from zhengwu.web.models import MAX_ROW_ID
 
 STATIC = Path(__file__).resolve().parent / "static"
 CHUNKS_SHOWN = 8
@@ -134,7 +135,18 @@ MAX_PAGE = 100_000
 def page_number(raw: str | None) -> int:
     """The page a list was asked for (?page=): 1 unless a plain number, at most ``MAX_PAGE``."""
     raw = raw or "1"
-    return min(MAX_PAGE, max(1, int(raw))) if raw.isdigit() and len(raw) < 7 else 1
+    # isascii: str.isdigit also takes "²" and other digits int() refuses.
+    return min(MAX_PAGE, max(1, int(raw))) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
+
+
+def row_id(raw: object) -> int | None:
+    """A row id a form or URL names, or None when it cannot name a row (not a plain number, or too large for
+    the database: passed on, it would overflow the driver)."""
+    text = str(raw)
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ROW_ID else None
 
 
 def redirect(url: str, **params: Any) -> RedirectResponse:

@@ -22,7 +22,7 @@ from zhengwu.answering.vocabulary import STATUS_LABELS
 from zhengwu.review import RATING_LABELS, RATINGS, REASONS, REVIEW_REASON_LABELS, TurnFilter
 from zhengwu.web.console.access import audit, documents, posted, resolve_sources, reviewer, reviews
 from zhengwu.web.console.auth import StaffSession
-from zhengwu.web.console.pages import ConsoleError, page, page_number, redirect, turn_view
+from zhengwu.web.console.pages import ConsoleError, page, page_number, redirect, row_id, turn_view
 from zhengwu.web.dependencies import app_state
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -69,13 +69,14 @@ def conversation(session_id: str, request: Request, who: StaffSession = Depends(
 
 
 @router.post("/turns/{turn_id}/review")
-async def review(turn_id: int, request: Request, who: StaffSession = Depends(reviewer)) -> Response:
+async def review(turn_id: str, request: Request, who: StaffSession = Depends(reviewer)) -> Response:
     form = await posted(request, who)
     store = reviews(request)
-    turn = await run_in_threadpool(store.turn, turn_id)
+    row = row_id(turn_id)
+    turn = await run_in_threadpool(store.turn, row) if row is not None else None
     if turn is None:
         raise ConsoleError(404, "没有找到这条回答。")
-    back = f"/console/conversations/{turn.session_id}#turn-{turn_id}"
+    back = f"/console/conversations/{turn.session_id}#turn-{turn.id}"
     rating = str(form.get("rating", ""))
     if rating not in RATINGS:
         return redirect(back, error="rating")
@@ -88,5 +89,5 @@ async def review(turn_id: int, request: Request, who: StaffSession = Depends(rev
     reasons = [r for r in form.getlist("reasons") if r in REASONS]
     must = [m.strip() for m in _SPLIT.split(str(form.get("must_contain", ""))) if m.strip()]
     await run_in_threadpool(lambda: store.add_review(
-        turn_id, who.actor, rating, reasons, corrected_answer=corrected, sources=sources, must_contain=must))
+        turn.id, who.actor, rating, reasons, corrected_answer=corrected, sources=sources, must_contain=must))
     return redirect(back, msg="reviewed")

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zhengwu.web.console.access import admin, audit, documents, posted, resolve_sources, reviewer, reviews
 from zhengwu.web.console.auth import StaffSession
-from zhengwu.web.console.pages import ConsoleError, page, redirect
+from zhengwu.web.console.pages import ConsoleError, page, redirect, row_id
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 log = logging.getLogger("zhengwu.review.console")
@@ -36,8 +36,8 @@ def curated(request: Request, who: StaffSession = Depends(reviewer)) -> Response
 @router.post("/curated")
 async def publish(request: Request, who: StaffSession = Depends(admin)) -> Response:
     form = await posted(request, who)
-    turn_id = str(form.get("turn_id", ""))
-    turn = await run_in_threadpool(reviews(request).turn, int(turn_id)) if turn_id.isdigit() else None
+    turn_id = row_id(form.get("turn_id", ""))
+    turn = await run_in_threadpool(reviews(request).turn, turn_id) if turn_id is not None else None
     back = f"/console/conversations/{turn.session_id}#turn-{turn.id}" if turn else "/console/curated"
     question, answer = str(form.get("question", "")).strip(), str(form.get("answer", "")).strip()
     if not question or not answer:
@@ -51,17 +51,20 @@ async def publish(request: Request, who: StaffSession = Depends(admin)) -> Respo
         return redirect(back, error="need_sources")
     replaces = str(form.get("replaces_id", ""))
     entry = await run_in_threadpool(lambda: reviews(request).publish(
-        question, answer, sources, who.actor, replaces_id=int(replaces) if replaces.isdigit() else None))
+        question, answer, sources, who.actor, replaces_id=row_id(replaces)))
     await run_in_threadpool(audit, request, who, "publish_curated", None, f"#{entry.id} v{entry.version}")
     log.info("console: %s published curated answer %d v%d", who.actor, entry.id, entry.version)
     return redirect(back, msg="published")
 
 
 @router.post("/curated/{curated_id}/withdraw")
-async def withdraw(curated_id: int, request: Request, who: StaffSession = Depends(admin)) -> Response:
+async def withdraw(curated_id: str, request: Request, who: StaffSession = Depends(admin)) -> Response:
     await posted(request, who)
+    row = row_id(curated_id)
     try:
-        entry = await run_in_threadpool(reviews(request).withdraw, curated_id, who.actor)
+        if row is None:
+            raise LookupError(curated_id)
+        entry = await run_in_threadpool(reviews(request).withdraw, row, who.actor)
     except LookupError:
         raise ConsoleError(404, "没有找到这条标准答案。") from None
     except ValueError:

@@ -1,0 +1,92 @@
+"""What a client may cost the service: a bounded body, sent in bounded time (headers in bounded time:
+``zhengwu.ops.slow_clients``).
+
+``BodyLimit`` (ASGI middleware) counts the body as it streams in, so a chunked upload without Content-Length
+is cut at the limit instead of being read whole into memory (issue 15: a 100 MB chunked body raised a worker
+from 385 to 979 MB and came back echoed in a 422), and gives the whole body ``body_timeout_seconds`` to
+arrive (a client trickling one byte a second is answered 408, not waited for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zhengwu.answering import wording
+
+MAX_BODY_BYTES = 64 * 1024
+UPLOAD_BYTES = 50 * 1024 * 1024  # staff history imports (the history reader's own limit)
+UPLOAD_PATHS = frozenset({"/api/v1/admin/history"})
+
+
+TOO_LARGE = (413, {"message": wording.TOO_LARGE, "detail": "body too large"})
+TOO_SLOW = (408, {"message": wording.TOO_SLOW, "detail": "request body not received in time"})
+_END_OF_BODY: Message = {"type": "http.request", "body": b"", "more_body": False}
+
+
+class BodyLimit:
+    """The app sees the body end where the limit (or the deadline) was passed; whatever it then answers, the
+    client gets 413 (or 408). Ending the body rather than raising from ``receive`` keeps every layer between
+    here and the route (middleware wrappers, FastAPI's body parsing) out of the decision."""
+
+    def __init__(self, app: ASGIApp, body_timeout: float = 30.0) -> None:
+        self.app = app
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = UPLOAD_BYTES if scope.get("path") in UPLOAD_PATHS else MAX_BODY_BYTES
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse(send, TOO_LARGE)
+            return
+        received = 0
+        deadline = time.monotonic() + self.body_timeout
+        refusal: tuple[int, dict] | None = None
+        answered = False
+
+        body_done = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, refusal, body_done
+            if refusal is not None:
+                return _END_OF_BODY
+            if body_done:  # later reads wait for the client to go away (streaming responses): no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                refusal = TOO_SLOW
+                return _END_OF_BODY
+            if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refusal = TOO_LARGE
+                    return _END_OF_BODY
+            return message
+
+        async def refusing_send(message: Message) -> None:
+            nonlocal answered
+            if refusal is None:
+                await send(message)
+            elif not answered and message["type"] == "http.response.start":
+                answered = True
+                await _refuse(send, refusal)
+            # else: the app's answer to a body it never fully got is dropped
+
+        await self.app(scope, limited_receive, refusing_send)
+
+
+async def _refuse(send: Send, refusal: tuple[int, dict]) -> None:
+    status, detail = refusal
+    body = json.dumps(detail, ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
