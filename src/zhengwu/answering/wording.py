@@ -82,6 +82,7 @@ UNAVAILABLE = "服务暂时不可用，请稍后再试，或拨打 {hotline} 政
 BAD_REQUEST = "请求格式不正确，请检查后重试。"
 TOO_LARGE = "请求内容过大。"
 TOO_SLOW = "请求发送超时，请检查网络后重试。"
+SIGNED_OUT = "您已退出登录。"
 TOO_FREQUENT = "请求过于频繁，请稍后再试。"
 STILL_STARTING = "服务正在启动，请稍后再试。"
 PERSONAL_DATA_OFF = "本服务未开通个人信息功能。"

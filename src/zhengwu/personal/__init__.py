@@ -28,7 +28,7 @@ from zhengwu.personal.history import (
 from zhengwu.personal.importing import ImportReport, doc_ids_by_item_code, import_history
 from zhengwu.personal.life_events import LifeEvents, LifeEventsError, load_life_events
 from zhengwu.personal.personalise import PersonalContext, Personaliser, load_personaliser
-from zhengwu.personal.portal import sign_user_token, verify_user_token
+from zhengwu.personal.portal import sign_user_token, token_expiry, verify_user_token
 from zhengwu.personal.records import (
     CONSENT_KINDS,
     DECIDED_STATUSES,
@@ -94,6 +94,7 @@ __all__ = [
     "read_history",
     "reminder_text",
     "sign_user_token",
+    "token_expiry",
     "turn_data",
     "verify_user_token",
 ]

@@ -29,3 +29,9 @@ def verify_user_token(secret: str, token: str, now: float | None = None) -> str 
     except (ValueError, UnicodeDecodeError):
         return None
     return external_id or None
+
+
+def token_expiry(token: str) -> float:
+    """The expiry (unix seconds) a token carries; 0 when it has none (such a token verifies as nothing)."""
+    parts = token.split(".")
+    return float(parts[1]) if len(parts) == 3 and parts[1].isascii() and parts[1].isdigit() else 0.0

@@ -75,7 +75,10 @@ def portal_identity(state: AppState, token: str) -> str | None:
     settings = state.settings
     if settings.portal_secret is None or state.people is None or not token:
         return None
-    return verify_user_token(secret(settings.portal_secret) or "", token)
+    external_id = verify_user_token(secret(settings.portal_secret) or "", token)
+    if external_id is None or state.people.token_revoked(token):  # signed out, or their data was erased
+        return None
+    return external_id
 
 
 def portal_asker(state: AppState, token: str | None) -> str | None:

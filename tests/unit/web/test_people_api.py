@@ -173,3 +173,21 @@ def test_export_then_delete_leaves_no_trace_in_tables_or_log(client, people, log
     logged = log_file.read_text(encoding="utf-8")
     assert "citizen wrote" in logged
     assert PORTAL_USER not in logged and ID_NUMBER not in logged and MOBILE not in logged
+
+
+def test_a_token_is_done_with_after_delete_or_logout(client, people):
+    """Issue 15: after /me/delete the same token still worked and silently re-created an empty user."""
+    erased = sign_user_token(SECRET, "erased-citizen", ttl_seconds=600)
+    assert client.post("/api/v1/me/consent", json={"user_token": erased, "personalisation": True}).status_code == 200
+    assert client.post("/api/v1/me/delete", json={"user_token": erased}).status_code == 200
+    for path in ("/api/v1/me/consent", "/api/v1/me/export", "/api/v1/me/delete"):
+        assert client.post(path, json={"user_token": erased}).status_code == 401, path
+    ask(client, "弩的运输审批需要什么材料？", user_token=erased)  # still answered, anonymously
+    assert people.user_for("web", "portal:erased-citizen", create=False) is None
+    # A new login (a new token from the portal) is a new start.
+    fresh = sign_user_token(SECRET, "erased-citizen", ttl_seconds=601)
+    assert client.post("/api/v1/me/export", json={"user_token": fresh}).status_code == 200
+
+    signed = sign_user_token(SECRET, "leaving-citizen", ttl_seconds=600)
+    assert client.post("/api/v1/me/logout", json={"user_token": signed}).json()["message"] == "您已退出登录。"
+    assert client.post("/api/v1/me/export", json={"user_token": signed}).status_code == 401

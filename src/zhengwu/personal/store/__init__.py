@@ -32,6 +32,7 @@ from zhengwu.personal.store.profiles import Profiles
 from zhengwu.personal.store.reminders import Reminders
 from zhengwu.personal.store.rights import EXPORT_FORMAT, Rights
 from zhengwu.personal.store.service_records import ServiceRecords
+from zhengwu.personal.store.tokens import Tokens
 from zhengwu.personal.store.transcripts import Transcripts, turn_data
 from zhengwu.pii import mask_pii
 
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-class PeopleStore(Identities, Profiles, Consents, ServiceRecords, Transcripts, Reminders, Rights, Audit):
+class PeopleStore(Identities, Profiles, Consents, ServiceRecords, Transcripts, Reminders, Rights, Audit, Tokens):
     """``PeopleStore(engine, cipher=None, mask=None)``: every aggregate of a citizen's data over one engine."""
 
 

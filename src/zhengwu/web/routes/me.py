@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from zhengwu.answering import wording
-from zhengwu.personal import PeopleStore
+from zhengwu.personal import PeopleStore, token_expiry
 from zhengwu.web.dependencies import app_state, portal_user, rate_limited
 from zhengwu.web.models import ConsentIn, MeIn
 from zhengwu.web.state import AppState
@@ -56,4 +56,15 @@ async def my_delete(body: MeIn, request: Request) -> dict:
     """Erase the logged-in citizen's profile, history, sessions and conversation logs (PIPL Art. 47)."""
     people, user_id = await run_in_threadpool(_me, app_state(request), body)
     counts = await run_in_threadpool(people.delete, user_id, "self")
+    # The token must not quietly bring the citizen back as a new, empty user: it is done with.
+    await run_in_threadpool(people.revoke_token, body.user_token, token_expiry(body.user_token))
     return {"deleted": counts, "message": wording.DATA_DELETED}
+
+
+@router.post("/api/v1/me/logout")
+async def my_logout(body: MeIn, request: Request) -> dict:
+    """Sign out: the token is refused from now on, on every worker (the portal issues a new one at the next
+    login). Conversations and consent stay as they are."""
+    people, _user_id = await run_in_threadpool(_me, app_state(request), body)
+    await run_in_threadpool(people.revoke_token, body.user_token, token_expiry(body.user_token))
+    return {"message": wording.SIGNED_OUT}
