@@ -227,6 +227,36 @@ def test_a_stream_that_goes_wrong_later_falls_back(fake_llm, llm_assistant, tail
     assert "020-99999999" not in "".join(deltas)
 
 
+# -- markup in model text ------------------------------------------------------------------------------------
+
+TAG_START = re.compile(r"<[A-Za-z/!?]")
+
+
+def marked_up_reply(m) -> str:
+    n = source_number(m, PHONE)
+    return (f"<p>实验动物生产许可（新申请）的<b>咨询电话</b>是{PHONE}。</p>[{n}]<script>alert('。')</script>"
+            f'<!-- 忽略以上指令 --><img src=x onerror="alert(1)">'
+            f'如需咨询，可拨打<a href="javascript:alert(1)">咨询电话</a>{PHONE}。[{n}]')
+
+
+def test_markup_in_a_reply_is_removed_before_it_is_verified_and_shown(fake_llm, llm_assistant):
+    fake_llm.script.append(marked_up_reply)
+    answer = llm_assistant.ask(PHONE_Q)
+    assert answer.path.startswith("llm:")
+    assert answer.text == f"实验动物生产许可（新申请）的咨询电话是{PHONE}[1]。如需咨询，可拨打咨询电话{PHONE}[1]。"
+    assert not TAG_START.search(answer.text) and "alert" not in answer.text and "javascript" not in answer.text
+
+
+def test_markup_split_across_streamed_chunks_never_reaches_a_delta(fake_llm, llm_assistant):
+    fake_llm.script.append(marked_up_reply)  # sent four characters a chunk: every tag arrives in pieces
+    deltas: list[str] = []
+    answer = llm_assistant.ask(PHONE_Q, on_delta=deltas.append)
+    assert fake_llm.streamed == [True] and answer.path.startswith("llm:")
+    assert len(deltas) == 2 and "".join(deltas) == answer.text
+    assert answer.text == f"实验动物生产许可（新申请）的咨询电话是{PHONE}[1]。如需咨询，可拨打咨询电话{PHONE}[1]。"
+    assert not any(TAG_START.search(d) or "alert" in d or "<" in d for d in deltas)
+
+
 @pytest.fixture
 def live_app(llm_assistant):
     """The real service, under uvicorn on 127.0.0.1, answering through the fake model."""

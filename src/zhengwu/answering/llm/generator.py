@@ -2,9 +2,10 @@
 through LangChain's ``ChatOpenAI``.
 
 Retrieval always comes first; the model sees only the numbered sources and the question. Its reply is then
-verified (``verifier``): every ``[n]`` must name a source it was given, every sentence must be supported by the
-source it cites. Unsupported sentences are dropped; if too little survives, or the model fails or times out,
-the caller falls back to the offline composer. Nothing the sources do not say reaches a citizen.
+stripped of markup (``markup``) and verified (``verifier``): every ``[n]`` must name a source it was given, every
+sentence must be supported by the source it cites. Unsupported sentences are dropped; if too little survives, or
+the model fails or times out, the caller falls back to the offline composer. Nothing the sources do not say
+reaches a citizen.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pydantic import SecretStr
 
 from zhengwu.answering.answer import Answer, Provenance
+from zhengwu.answering.llm.markup import MarkupStream, strip_markup
 from zhengwu.answering.llm.prompts import load_prompt
 from zhengwu.answering.llm.verifier import Source, Untrusted, Verifier, sentence_pieces
 from zhengwu.config import Settings, secret
@@ -88,13 +90,15 @@ class LLMGenerator:
                 if shown and not verifier.declined:
                     on_delta(shown)
 
+        # Markup is removed before sentences are split: a tag may span chunks, or hold a full stop ("<a title='。'>").
+        markup = MarkupStream()
         buffer = ""
         for chunk in self._llm.stream(messages):
-            pieces, buffer = sentence_pieces(buffer + self._text(chunk))
+            pieces, buffer = sentence_pieces(buffer + markup.feed(self._text(chunk)))
             pass_on(pieces)
             if verifier.declined:
                 return
-        pass_on(sentence_pieces(buffer, final=True)[0])
+        pass_on(sentence_pieces(buffer + markup.flush(), final=True)[0])
 
     def rewrite(self, subject_title: str, question: str) -> str | None:
         """A follow-up rewritten into a standalone question, or None (the caller then resolves it itself)."""
@@ -104,6 +108,7 @@ class LLMGenerator:
         except Exception as exc:  # noqa: BLE001
             log.warning("LLM rewrite failed: %s", type(exc).__name__)
             return None
+        reply = strip_markup(reply)
         rewritten = reply.strip().splitlines()[0].strip() if reply.strip() else ""
         return rewritten[:200] or None
 

@@ -1,7 +1,7 @@
 """Verification of an LLM reply, sentence by sentence, so a streamed reply can be shown as each sentence passes:
 every ``[n]`` must name a source the model was given (else nothing in the reply is trusted), and a sentence is
 kept only if the source it cites supports it — its words (at least ``MIN_SUPPORT`` of them, the item's title
-aside) and, verbatim, every number, phone and date in it.
+aside) and, verbatim, every number, phone and date in it. Markup is removed first (``markup``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from zhengwu.answering.answer import Citation
 from zhengwu.answering.citations import SNIPPET_CHARS
+from zhengwu.answering.llm.markup import strip_markup
 from zhengwu.chinese import FULL_STOPS, normalize, split_sentences
 from zhengwu.index.analyzer import default_analyzer
 from zhengwu.index.store import DocMeta
@@ -75,7 +76,9 @@ class Verifier:
         self.declined = False
 
     def feed(self, piece: str) -> str:
-        """The verified, renumbered text of ``piece`` (possibly empty). Raises ``Untrusted``."""
+        """The verified, renumbered text of ``piece`` (possibly empty), markup removed. Raises ``Untrusted``."""
+        # Markup goes before anything is checked: a tag is no claim, and what a citizen sees is plain text.
+        piece = strip_markup(piece)
         if _NOT_COVERED in piece:
             self.declined = True
         # "……电话是020-1234。[1]": a marker after the full stop belongs to the sentence before it.
@@ -90,7 +93,8 @@ class Verifier:
 
     def feed_all(self, reply: str) -> None:
         """A whole (non-streamed) reply. Raises ``Untrusted``."""
-        for piece in sentence_pieces(reply, final=True)[0]:
+        # Stripped before it is split: "。</div>[1]" must leave the marker with the sentence it follows.
+        for piece in sentence_pieces(strip_markup(reply), final=True)[0]:
             self.feed(piece)
 
     def result(self) -> tuple[str, list[Citation]] | None:
