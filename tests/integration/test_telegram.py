@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl
@@ -496,3 +497,19 @@ def test_the_webhook_answers_through_the_bot_api(service, fake_api):
     response = httpx.post(f"{service}/telegram/webhook", json=message_update(user, "/start"), headers=headers,
                           timeout=TIMEOUT)
     assert response.status_code == 200 and "开启个性化" in fake_api.wait(user, 2)[1]["text"]
+
+
+def test_the_webhook_processes_a_redelivered_update_once(service, fake_api):
+    """Telegram sends an update again when the webhook was slow to answer (or failed), perhaps to another
+    worker: it is answered once (``update_id`` through the shared de-duplication store)."""
+    user = new_user()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    update = message_update(user, QUESTION)
+    with ThreadPoolExecutor(2) as pool:  # the first delivery and a redelivery racing it
+        racing = list(pool.map(lambda _: httpx.post(f"{service}/telegram/webhook", json=update, headers=headers,
+                                                    timeout=TIMEOUT), range(2)))
+    later = httpx.post(f"{service}/telegram/webhook", json=update, headers=headers, timeout=TIMEOUT)
+    assert [r.status_code for r in [*racing, later]] == [200, 200, 200]
+    [reply] = fake_api.wait(user)
+    time.sleep(0.5)
+    assert len(fake_api.sent(user)) == 1 and "020-84106805" in reply["text"]

@@ -29,6 +29,7 @@ import traceback
 from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -38,6 +39,7 @@ from zhengwu.answering import wording
 from zhengwu.answering.answer import Citation
 from zhengwu.answering.citations import SOURCES_HEADING, citation_label
 from zhengwu.channels.common import ChannelCore, Reply
+from zhengwu.channels.dedupe import Deduper, make_deduper
 from zhengwu.chinese import sentence_pieces
 from zhengwu.config import Settings, get_settings, secret
 from zhengwu.errors import OperatorError
@@ -47,6 +49,7 @@ CHANNEL = "telegram"
 MESSAGE_LIMIT = 4096  # Telegram's limit for one message, in UTF-16 code units after entity parsing
 SAFE_LIMIT = 4000  # what we send: measured on the HTML source, which is never shorter than the parsed text
 TYPING_EVERY = 4.5  # seconds; Telegram shows "typing…" for 5 s or until the next message
+UPDATE_DEDUPE_TTL = 24 * 3600  # Telegram keeps an unconfirmed update, and redelivers it, for up to a day
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
 
 log = logging.getLogger("zhengwu.telegram")
@@ -345,7 +348,8 @@ def run_polling(settings: Settings | None = None) -> None:
 
 
 def telegram_webhook_router(settings: Settings, get_core: Callable[[], ChannelCore]) -> APIRouter:
-    """``POST /telegram/webhook``, checked against ``X-Telegram-Bot-Api-Secret-Token``.
+    """``POST /telegram/webhook``, checked against ``X-Telegram-Bot-Api-Secret-Token``; each ``update_id``
+    processed once across workers (``dedupe``: Redis, else the database).
 
     The Application is initialised on the first genuine update (get_core needs the started service) and shut
     down with the service."""
@@ -355,6 +359,19 @@ def telegram_webhook_router(settings: Settings, get_core: Callable[[], ChannelCo
     _token(settings)
     holder: dict[str, Application | None] = {"app": None}
     starting = asyncio.Lock()
+    bot_id = _token(settings).split(":", 1)[0]  # the public half of the token: which bot the updates are for
+    dedupers: list[Deduper] = []
+
+    def first(update_id: int) -> bool:
+        """True for the first delivery of an update among all workers (Redis or the database)."""
+        try:
+            if not dedupers:
+                people = get_core().people
+                dedupers.append(make_deduper(settings, people.engine if people is not None else None))
+            return dedupers[0].first(f"telegram:{bot_id}:update:{update_id}", UPDATE_DEDUPE_TTL)
+        except Exception:  # noqa: BLE001 - better a rare double answer than no answer at all
+            log.exception("telegram: the de-duplication store failed; processing the update anyway")
+            return True
 
     async def application() -> Application:
         if holder["app"] is None:
@@ -396,6 +413,10 @@ def telegram_webhook_router(settings: Settings, get_core: Callable[[], ChannelCo
             update = Update.de_json(body, app.bot)
         except Exception as exc:  # noqa: BLE001 - an update we cannot read: acknowledged, or Telegram resends it
             log.warning("telegram: unreadable update (%s)", type(exc).__name__)
+            return Response(status_code=200)
+        # Telegram redelivers an update whose webhook call was slow or failed, maybe to another worker.
+        if not await run_in_threadpool(first, update.update_id):
+            log.info("telegram: update %s delivered again, processed already", update.update_id)
             return Response(status_code=200)
         await app.process_update(update)  # handler errors go to the error handler: always 200
         return Response(status_code=200)
