@@ -7,6 +7,8 @@ below become one ``Error: …`` line and exit code 1 here, in one place.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from zhengwu.cli.ask import ask
@@ -19,13 +21,22 @@ from zhengwu.cli.serve import serve, telegram
 from zhengwu.cli.staff import staff
 from zhengwu.errors import OperatorError
 
+# Files the commands create (the store and its WAL, the index, backups, exports, the service's metrics) hold
+# personal data or sit next to it: the owner's only, 0600 files in 0700 directories, whatever the login umask.
+# Set for the command's run (worker processes of `zhengwu serve` inherit it) and put back afterwards, so a
+# command invoked in-process (tests, scripts) leaves the caller's umask as it was.
+PRIVATE_UMASK = 0o077
+
 
 class _Zhengwu(click.Group):
     def invoke(self, ctx: click.Context):
+        previous = os.umask(PRIVATE_UMASK)
         try:
             return super().invoke(ctx)
         except OperatorError as exc:
             raise click.ClickException(str(exc)) from exc
+        finally:
+            os.umask(previous)
 
 
 @click.group(cls=_Zhengwu, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -3,10 +3,16 @@
 SQLite (one file under the data directory) serves a single machine; PostgreSQL (``ZHENGWU_DATABASE_URL``)
 serves several. The schema is owned by the Alembic migrations shipped in this package, run from code at
 start-up, so a deployment needs no alembic.ini and no separate migration step.
+
+The data directory and the SQLite files hold personal data: they are the owner's only (directories 0700,
+files 0600), for new files and, when the store is opened, for those an older version left readable.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +25,85 @@ from sqlalchemy.engine import URL, Engine, make_url
 
 from zhengwu.config import Settings
 
+log = logging.getLogger("zhengwu.db")
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Any constant: PostgreSQL serialises concurrent upgrades (several workers starting at once) on this lock.
 _PG_MIGRATION_LOCK = 0x7A68656E67
 
 
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+_GROUP_AND_OTHERS = stat.S_IRWXG | stat.S_IRWXO
+_secured: set[Path] = set()
+
+
 def database_url(settings: Settings) -> str:
-    """The configured URL, else SQLite at DATA_DIR/zhengwu.sqlite3 (the directory is created)."""
+    """The configured URL, else SQLite at DATA_DIR/zhengwu.sqlite3 (the directory is created). Either way the
+    data directory is made the owner's only (``secure_data_dir``)."""
     if settings.database_url:
+        if settings.data_dir.is_dir():
+            secure_data_dir(settings)
         return settings.database_url
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings)
     return f"sqlite:///{settings.data_dir / 'zhengwu.sqlite3'}"
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` created if missing (its missing parents as usual) and made the owner's only: 0700."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _restrict(path)
+    return path
+
+
+def restrict_sqlite_file(path: Path) -> None:
+    """Make a SQLite database and its WAL, shared-memory and journal files the owner's only (0600). SQLite
+    creates those with the database file's permissions, so later ones follow."""
+    for each in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
+        _restrict(each)
+
+
+def secure_data_dir(settings: Settings) -> None:
+    """The data directory 0700 and what this product keeps in it (the store, the index, the vectors, the embedding
+    cache, the metrics) without group or other permissions: deployments of earlier versions left them 0644/0755.
+
+    Only these entries are touched, never the rest of a directory a deployment may share with other software;
+    the trees are walked once per process (then new files are private by the directory and the umask)."""
+    data_dir = private_dir(settings.data_dir)
+    restrict_sqlite_file(data_dir / "zhengwu.sqlite3")
+    restrict_sqlite_file(settings.cache_path)
+    if data_dir in _secured:
+        return
+    _secured.add(data_dir)
+    for tree in (settings.index_dir, settings.chroma_dir, data_dir / "metrics"):
+        if not tree.is_dir():
+            continue
+        _restrict(tree)
+        for root, dirs, files in os.walk(tree):
+            for name in (*dirs, *files):
+                _restrict(Path(root) / name)
+
+
+def _restrict(path: Path) -> None:
+    """Drop the group and other permission bits of ``path`` (0644 -> 0600, 0755 -> 0700); missing is fine."""
+    try:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode) or not mode & _GROUP_AND_OTHERS:
+            return
+        path.chmod(stat.S_IMODE(mode) & ~_GROUP_AND_OTHERS)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        # e.g. a file left by another account (root): the service still works; the operator should fix it.
+        log.warning("cannot restrict the permissions of %s (not its owner?): chmod go-rwx it", path)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database."""
+    name = url.database
+    if not name or name == ":memory:" or name.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    return Path(name)
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -66,7 +139,7 @@ def make_engine(url: str | URL, *, check: bool = True, **kwargs: Any) -> Engine:
         connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
         connect_args.update(kwargs.pop("connect_args", {}))
         engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, _sqlite_file(parsed))
     else:
         kwargs.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(parsed, **kwargs)
@@ -80,7 +153,7 @@ def make_engine(url: str | URL, *, check: bool = True, **kwargs: Any) -> Engine:
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, path: Path | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (see the "begin" hook).
@@ -92,6 +165,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if path is not None:
+            # The file now exists (the connection created it) and so do its -wal/-shm (WAL mode): owner only.
+            restrict_sqlite_file(path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

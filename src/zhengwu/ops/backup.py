@@ -10,6 +10,7 @@ What does not: the BM25 files and the Chroma vectors. Both are derived from the 
 restore (the vectors from the embedding cache, so nothing is re-embedded), which also makes a restore into a
 different Chroma (embedded or server) work. The archive holds personal data: ID numbers stay encrypted (keep
 ``ZHENGWU_DATA_KEY`` with the backups, separately), transcripts stay masked; store it as you store the database.
+So the archive is written 0600 (a directory made for it 0700), and what a restore writes is the owner's only too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import sqlite3
 import tarfile
 import tempfile
@@ -52,14 +54,17 @@ def backup(settings: Settings, out: Path) -> BackupReport:
         raise BackupError(f"no index at {settings.index_dir}: nothing to back up (run `zhengwu ingest` first)")
     engine = make_engine(database_url(settings))
     upgrade(engine)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tables: dict[str, int] = {}
-    with tempfile.TemporaryDirectory() as tmp, tarfile.open(out, "w:gz") as archive:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _private_file(out) as raw,
+        tarfile.open(fileobj=raw, mode="w:gz") as archive,
+    ):
         for name, source in (("index/chunks.sqlite3", store_file), ("index/embedding_cache.sqlite3", settings.cache_path)):
             if source.exists():
                 copy = Path(tmp) / Path(name).name
                 _sqlite_copy(source, copy)
-                archive.add(copy, arcname=name)
+                archive.add(copy, arcname=name, filter=_private_member)
         with engine.connect() as connection:
             for table in Base.metadata.sorted_tables:
                 rows = [dict(r._mapping) for r in connection.execute(sa.select(table))]
@@ -78,7 +83,7 @@ def backup(settings: Settings, out: Path) -> BackupReport:
 
 def restore(settings: Settings, archive_path: Path, progress=None) -> BackupReport:
     """Replace the index and the personal-data store with the archive's. Stop the service first."""
-    from zhengwu.db.engine import database_url, make_engine, upgrade
+    from zhengwu.db.engine import database_url, make_engine, private_dir, upgrade
     from zhengwu.db.models import Base
     from zhengwu.index.index import Index
 
@@ -89,7 +94,8 @@ def restore(settings: Settings, archive_path: Path, progress=None) -> BackupRepo
         manifest = json.loads(archive.extractfile("manifest.json").read())
         if manifest.get("format") != FORMAT:
             raise BackupError(f"{archive_path}: unsupported backup format {manifest.get('format')!r}")
-        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        private_dir(settings.index_dir)
         for name, target in (("index/chunks.sqlite3", settings.index_dir / "chunks.sqlite3"),
                              ("index/embedding_cache.sqlite3", settings.cache_path)):
             if name in names:
@@ -145,14 +151,33 @@ def _forget_cached_chroma(settings: Settings) -> None:
         SharedSystemClient._identifier_to_refcount.pop(key, None)
 
 
+def _private_file(path: Path) -> io.BufferedWriter:
+    """``path`` opened for writing, created 0600 (an existing file is made 0600 before anything is written), its
+    directory created 0700 if it is missing."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "wb")
+
+
+def _private_member(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mode = 0o600  # recorded in the archive: an extraction by hand stays private too
+    return info
+
+
 def _sqlite_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    from zhengwu.db.engine import restrict_sqlite_file
+
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Created 0600 before SQLite opens it: sqlite3 would create it world-readable under the default umask.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+    restrict_sqlite_file(target)
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
 
 
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
+    info = _private_member(tarfile.TarInfo(name))
     info.size = len(data)
     archive.addfile(info, io.BytesIO(data))
 
