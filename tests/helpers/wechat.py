@@ -28,6 +28,9 @@ from zhengwu.personal import FieldCipher, PeopleStore
 from zhengwu.pii import mask_pii
 
 LONG_Q = "请把居住证办理须知完整地告诉我"
+VERY_LONG_Q = "请把居住证办理的全部规定逐条告诉我"
+VERY_LONG_LINES = [f"第{i}款：申领居住证应当向居住地公安派出所提交本人居民身份证、照片及居住证明等材料，逐项核验。"
+                   for i in range(1, 151)]
 LONG_LINES = [f"第{i}条：办理居住证需携带本人居民身份证原件、近期一寸免冠照片两张及合法稳定住所证明。" for i in range(1, 41)]
 GH = "gh_0a1b2c3d4e5f"
 PHONE_Q = "实验动物生产许可的咨询电话是多少？"
@@ -52,6 +55,7 @@ class ScriptedAssistant(Assistant):
     """The real assistant, optionally slow (``delay`` seconds per question), with one long canned answer."""
 
     delay = 0.0
+    gate: threading.Event | None = None  # set: every question waits for it (a worker hung, or about to die)
 
     def __init__(self, settings, *, index, people=None):
         wired = make_assistant(settings, index, people=people)
@@ -59,11 +63,14 @@ class ScriptedAssistant(Assistant):
                          personaliser=wired.personaliser)
 
     def ask(self, question, *args, **kwargs):
+        if self.gate is not None:
+            self.gate.wait(30)
         if self.delay:
             time.sleep(self.delay)
-        if question == LONG_Q:
+        if question in (LONG_Q, VERY_LONG_Q):
             citation = Citation(1, "doc", "实验动物生产许可(新申请)", "咨询电话", PHONE_SOURCE, "…")
-            return Answer(question, "\n".join(LONG_LINES) + " [1]", "answered", citations=[citation])
+            lines = LONG_LINES if question == LONG_Q else VERY_LONG_LINES
+            return Answer(question, "\n".join(lines) + " [1]", "answered", citations=[citation])
         return super().ask(question, *args, **kwargs)
 
 
@@ -78,6 +85,8 @@ class FakeWeChatAPI:
         self.rejected: list[dict] = []
         self.valid_tokens: set[str] = set()
         self.fail_with: list[int] = []
+        self.stable: dict[str, tuple[str, float]] = {}  # appid -> its current stable token, expiry (monotonic)
+        self.stable_expires_in = 7200
         self._issued = 0
 
         def issue(kind: str, params: dict) -> dict:
@@ -95,6 +104,25 @@ class FakeWeChatAPI:
                 return {"errcode": 40013, "errmsg": "invalid appid"}
             return issue("oa", params)
 
+        @self.app.post("/cgi-bin/stable_token")
+        async def stable_token(request: Request) -> dict:
+            # Normal mode hands out the current token while it is valid and has over 5 minutes left, as
+            # WeChat's does; force_refresh (never used by the adapter) would invalidate it.
+            params = json.loads((await request.body()).decode("utf-8") or "{}")
+            if params.get("grant_type") != "client_credential" or not params.get("appid") or not params.get("secret"):
+                return {"errcode": 40013, "errmsg": "invalid appid"}
+            appid, now = params["appid"], time.monotonic()
+            with self.lock:
+                current = self.stable.get(appid)
+                if (current and not params.get("force_refresh") and current[0] in self.valid_tokens
+                        and current[1] - now > 300):
+                    self.token_requests.append({"kind": "stable", "reused": True, **params})
+                    return {"access_token": current[0], "expires_in": int(current[1] - now)}
+            issued = issue("stable", params)
+            with self.lock:
+                self.stable[appid] = (issued["access_token"], now + self.stable_expires_in)
+            return {**issued, "expires_in": self.stable_expires_in}
+
         @self.app.get("/cgi-bin/gettoken")
         async def gettoken(request: Request) -> dict:
             params = dict(request.query_params)
@@ -109,9 +137,10 @@ class FakeWeChatAPI:
                 if entry["access_token"] not in self.valid_tokens:
                     self.rejected.append(entry)
                     return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
-                if self.fail_with:
+                code = self.fail_with.pop(0) if self.fail_with else 0  # 0: this one goes through
+                if code:
                     self.rejected.append(entry)
-                    return {"errcode": self.fail_with.pop(0), "errmsg": "scripted failure"}
+                    return {"errcode": code, "errmsg": "scripted failure"}
                 self.sent.append(entry)
             return {"errcode": 0, "errmsg": "ok"}
 
@@ -193,8 +222,9 @@ class Platform:
         return "<xml>" + "".join(parts) + "</xml>"
 
     def post(self, xml: str, user: str = "", *, timestamp: int | None = None, receive_id: str | None = None,
-             forge: bool = False, plaintext: bool = False, raw_body: bytes | None = None) -> httpx.Response:
-        timestamp_s, nonce = str(timestamp or int(time.time())), str(secrets.randbelow(10**9))
+             forge: bool = False, plaintext: bool = False, raw_body: bytes | None = None,
+             nonce: str | None = None) -> httpx.Response:
+        timestamp_s, nonce = str(timestamp or int(time.time())), nonce or str(secrets.randbelow(10**9))
         if self.mode == "plain" or plaintext:
             params = {"signature": self.sign(self.token, timestamp_s, nonce), "timestamp": timestamp_s,
                       "nonce": nonce, "openid": user}

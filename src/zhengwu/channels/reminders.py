@@ -19,15 +19,17 @@ log = logging.getLogger("zhengwu.citizens")
 
 def reminder_senders(settings: Settings) -> dict[str, Callable[[str, str], None]]:
     """``channel -> send(external_id, text)`` for every channel this deployment has credentials for."""
+    from zhengwu.channels.tokens import SharedTokens
     from zhengwu.channels.wechat_api import OfficialAccountAPI, WeComAPI
 
     senders: dict[str, Callable[[str, str], None]] = {}
+    shared = SharedTokens(settings)  # the service's tokens when Redis holds them, else this run's own
     if settings.wechat_app_id and settings.wechat_app_secret:
         senders["wechat"] = OfficialAccountAPI(settings.wechat_api_base, settings.wechat_app_id,
-                                               settings.wechat_app_secret).send_text
+                                               settings.wechat_app_secret, shared=shared).send_text
     if settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None:
         senders["wecom"] = WeComAPI(settings.wecom_api_base, settings.wecom_corp_id, settings.wecom_secret,
-                                    settings.wecom_agent_id).send_text
+                                    settings.wecom_agent_id, shared=shared).send_text
     if settings.telegram_token:
         senders["telegram"] = _telegram_sender(settings)
     return senders

@@ -9,26 +9,31 @@ WeChat waits five seconds for the response and then retries, three times. An ans
 ``wechat_reply_seconds`` (4.5 s) is the passive reply; otherwise the response is ``success`` at once and the
 answer follows as a 客服消息 when it is ready. Every message is answered once: a retry of a message already
 taken on (here or by another worker: see ``dedupe``) gets ``success``. Long answers are cut into pieces of at
-most 600 characters (2,048 bytes is the platforms' limit for one text): the passive reply carries the first,
-客服消息 the rest.
+most 600 characters (2,048 bytes is the platforms' limit for one text), five at most: the passive reply
+carries the first, 客服消息 the rest. Whatever goes by 客服消息 is recorded in the database before the
+response, and delivered by any worker if this one dies (``delivery``, ``pending``).
 
-With ``ZHENGWU_WECHAT_AES_KEY`` set, plaintext callbacks are refused: their signature does not cover the body.
-Nothing is logged with message content or openids.
+A callback's signature is accepted once (``replay``): the same request again is WeChat's retry and gets
+``success``; the signature with another body is refused. With ``ZHENGWU_WECHAT_AES_KEY`` set, plaintext
+callbacks are refused: their signature does not cover the body. Nothing is logged with message content or
+openids.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -36,7 +41,11 @@ from zhengwu.answering import wording
 from zhengwu.answering.citations import render_plain
 from zhengwu.channels.common import ChannelCore, split_text
 from zhengwu.channels.dedupe import Deduper, make_deduper
-from zhengwu.channels.wechat_api import OfficialAccountAPI, WeChatAPIError
+from zhengwu.channels.delivery import SWEEP_SECONDS, Courier
+from zhengwu.channels.pending import Owed
+from zhengwu.channels.replay import NEW, REPLAY, RETRY, Verdict, check_callback, replay_ttl
+from zhengwu.channels.tokens import SharedTokens
+from zhengwu.channels.wechat_api import OfficialAccountAPI
 from zhengwu.channels.wxcrypto import DEFAULT_MAX_SKEW, MALFORMED, WXBizMsgCrypt, WXCryptoError, cdata, parse_xml
 from zhengwu.config import Settings
 from zhengwu.ops.observability import CHANNEL_ERRORS
@@ -87,17 +96,30 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | No
     return b"".join(chunks)
 
 
-def pieces_of(text: str, hotline: str) -> list[str]:
-    """Text cut for WeChat/WeCom: pieces of at most ``PIECE_CHARS`` characters and ``PIECE_BYTES`` UTF-8 bytes,
-    at most ``MAX_PIECES`` of them (the last one then says there is more)."""
-    text = _CONTROL.sub("", text or "")
+def _cut(text: str, chars: int = PIECE_CHARS, max_bytes: int = PIECE_BYTES) -> list[str]:
     pieces: list[str] = []
-    for piece in split_text(text, PIECE_CHARS):
-        pieces += split_text(piece, PIECE_BYTES // 4) if len(piece.encode("utf-8")) > PIECE_BYTES else [piece]
-    if len(pieces) > MAX_PIECES:
-        pieces = pieces[:MAX_PIECES]
-        pieces[-1] += wording.say(wording.MORE_IN_SOURCES, hotline)
+    for piece in split_text(text, chars):
+        pieces += split_text(piece, max_bytes // 4) if len(piece.encode("utf-8")) > max_bytes else [piece]
     return pieces
+
+
+def pieces_of(text: str, hotline: str, sources: str = "") -> list[str]:
+    """Text (and its list of ``sources``) cut for WeChat/WeCom: pieces of at most ``PIECE_CHARS`` characters
+    and ``PIECE_BYTES`` UTF-8 bytes, at most ``MAX_PIECES`` of them — WeChat sends at most five 客服消息 after a
+    user's message (more: errcode 45047). Longer, the text is cut short with a note that there is more, and
+    the sources keep their place in the last piece: they are where the rest can be read."""
+    text, sources = _CONTROL.sub("", text or ""), _CONTROL.sub("", sources or "")
+    pieces = _cut(f"{text}\n\n{sources}" if sources else text)
+    if len(pieces) <= MAX_PIECES:
+        return pieces
+    tail = _cut(sources)[: MAX_PIECES - 1] if sources else []
+    more = wording.say(wording.MORE_IN_SOURCES if tail else wording.MORE_BY_HOTLINE, hotline)
+    body = _cut(text, PIECE_CHARS - len(more), PIECE_BYTES - len(more.encode("utf-8")))[: MAX_PIECES - len(tail)]
+    if body:
+        body[-1] = body[-1].rstrip() + more
+    else:
+        body = [more.lstrip()]
+    return body + tail
 
 
 def text_reply_xml(to_user: str, from_user: str, content: str, now: int | None = None) -> str:
@@ -161,28 +183,38 @@ class ShortLinks:
 
 
 class Responder:
-    """Answers the text messages of one channel: once per message, passively within the deadline, else later
-    through ``send(user, text)`` (None: no API credentials, a late answer is dropped with a warning)."""
+    """Answers the text messages of one channel account: once per message, passively within the deadline, else
+    later through ``send(user, text)`` (None: no API credentials, a late answer is dropped with a warning),
+    by way of the ``Courier`` that keeps owed answers in the database until they are delivered."""
 
     def __init__(self, channel: str, settings: Settings, get_core: Callable[[], ChannelCore],
-                 send: Callable[[str, str], None] | None, deadline: float) -> None:
+                 send: Callable[[str, str], None] | None, deadline: float, *, account: str = "default",
+                 max_skew: float | None = DEFAULT_MAX_SKEW) -> None:
         self.channel = channel
+        self.account = account
         self.settings = settings
         self.get_core = get_core
         self.send = send
         self.deadline = deadline
+        self.replay_ttl = replay_ttl(max_skew)
+        self.sweep_every = SWEEP_SECONDS
         self.links = ShortLinks(lambda: get_core().assistant.index, settings.public_url)
+        self.courier = Courier(channel, account, send, self.engine)
         self._deduper: Deduper | None = None
         self._deduper_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"zhengwu-{channel}")
         self._tasks: set[asyncio.Task] = set()
 
+    def engine(self) -> Engine | None:
+        """The database the workers share (the people store's), or None."""
+        people = self.get_core().people
+        return people.engine if people is not None else None
+
     # -- once per message ---------------------------------------------------------------------------------
     def deduper(self) -> Deduper:
         with self._deduper_lock:
             if self._deduper is None:
-                people = self.get_core().people
-                self._deduper = make_deduper(self.settings, people.engine if people is not None else None)
+                self._deduper = make_deduper(self.settings, self.engine())
             return self._deduper
 
     def _first(self, key: str) -> bool:
@@ -195,57 +227,90 @@ class Responder:
     async def first(self, key: str) -> bool:
         return await run_in_threadpool(self._first, key)
 
+    async def replayed(self, timestamp: str, nonce: str, signature: str | None, body: bytes) -> Response | None:
+        """The response to a callback whose signature was used before (``replay``), else None: process it."""
+        verdict = await run_in_threadpool(self._verdict, timestamp, nonce, signature, body)
+        if verdict == RETRY:
+            return success()
+        return forbidden() if verdict == REPLAY else None
+
+    def _verdict(self, timestamp: str, nonce: str, signature: str | None, body: bytes) -> Verdict:
+        try:
+            deduper = self.deduper()
+        except Exception:  # noqa: BLE001 - as in _first: no store is no reason to leave a citizen unanswered
+            log.exception("%s: the replay store is unavailable; processing the callback anyway", self.channel)
+            return NEW
+        return check_callback(deduper, self.channel, self.account, timestamp, nonce, signature, body,
+                              self.replay_ttl)
+
     # -- answering ----------------------------------------------------------------------------------------
     def _answer(self, user: str, text: str) -> list[str]:
         try:
             reply = self.get_core().handle_text(self.channel, user, text)
-            body = render_plain(reply.answer, lambda c: self.links.url(c.source_url)) if reply.answer else reply.text
+            body, sources = reply.text, ""
+            if reply.answer is not None:
+                body = reply.answer.text
+                whole = render_plain(reply.answer, lambda c: self.links.url(c.source_url))
+                sources = whole[len(body):].strip() if whole.startswith(body) else ""
         except Exception:  # noqa: BLE001 - a bug must not leave the citizen without a reply
             log.exception("%s: answering a message failed", self.channel)
             CHANNEL_ERRORS.labels(self.channel).inc()
-            body = apology(self.settings)
-        return pieces_of(body, self.settings.hotline) or [apology(self.settings)]
+            body, sources = apology(self.settings), ""
+        return pieces_of(body, self.settings.hotline, sources) or [apology(self.settings)]
 
     async def answer(self, user: str, text: str, started: float) -> tuple[str | None, BackgroundTask | None]:
         """(the passive reply, what to send after the response) — or (None, None): reply ``success``, the
-        answer goes out through the API once it is ready."""
+        answer goes out through the API once it is ready. Whatever goes through the API is recorded as owed
+        before the response is sent (``delivery``), so a worker dying now does not lose it."""
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._answer, user, text)
         remaining = self.deadline - (time.monotonic() - started)
         try:
             pieces = await asyncio.wait_for(asyncio.shield(future), timeout=max(0.0, remaining))
         except TimeoutError:
-            task = asyncio.create_task(self._deliver_later(future, user, started))
+            owed = await run_in_threadpool(self.courier.owe, user, {"question": text})
+            task = asyncio.create_task(self._deliver_later(future, user, started, owed))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return None, None
         log.info("%s: answered passively in %.2f s (%d pieces)", self.channel, time.monotonic() - started,
                  len(pieces))
         rest = pieces[1:]
-        return pieces[0], (BackgroundTask(self.deliver, user, rest) if rest else None)
+        if not rest:
+            return pieces[0], None
+        owed = await run_in_threadpool(self.courier.owe, user, {"pieces": rest})
+        return pieces[0], BackgroundTask(self.courier.deliver, user, rest, owed)
 
-    async def _deliver_later(self, future: asyncio.Future, user: str, started: float) -> None:
+    async def _deliver_later(self, future: asyncio.Future, user: str, started: float, owed: Owed | None) -> None:
         pieces = await future
         log.info("%s: answer ready after %.2f s, sending it as %d API message(s)", self.channel,
                  time.monotonic() - started, len(pieces))
-        await run_in_threadpool(self.deliver, user, pieces)
+        await run_in_threadpool(self.courier.deliver, user, pieces, owed)
 
-    def deliver(self, user: str, pieces: list[str]) -> None:
-        """Send pieces in order through the platform API; stop at the first failure (logged, not raised)."""
-        if self.send is None:
-            log.warning("%s: an answer could not be delivered: API credentials are not configured", self.channel)
-            return
-        for n, piece in enumerate(pieces, 1):
+    # -- what dead workers left owed ------------------------------------------------------------------------
+    def sweep(self) -> int:
+        return self.courier.sweep(self._answer)
+
+    async def sweep_forever(self) -> None:
+        """At start-up and every ``sweep_every`` seconds: deliver the answers other workers left owed."""
+        loop = asyncio.get_running_loop()
+        while True:
             try:
-                self.send(user, piece)
-            except WeChatAPIError as exc:
-                log.error("%s: piece %d of %d not delivered (%s)", self.channel, n, len(pieces), exc)
-                CHANNEL_ERRORS.labels(self.channel).inc()
-                return
-            except Exception:  # noqa: BLE001 - background work: log, never crash the worker
-                log.exception("%s: piece %d of %d not delivered", self.channel, n, len(pieces))
-                CHANNEL_ERRORS.labels(self.channel).inc()
-                return
+                await loop.run_in_executor(self._executor, self.sweep)
+            except Exception:  # noqa: BLE001 - the next sweep tries again
+                log.exception("%s: sweeping owed answers failed", self.channel)
+            await asyncio.sleep(self.sweep_every)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: object) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.sweep_forever()) if self.send is not None else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 def valid_user_id(value: str | None, pattern: re.Pattern = _OPENID) -> bool:
@@ -275,14 +340,15 @@ def wechat_router(settings: Settings, get_core: Callable[[], ChannelCore], *,
         raise ValueError(f"ZHENGWU_WECHAT_AES_KEY / ZHENGWU_WECHAT_TOKEN: {exc}") from exc
     api = None
     if settings.wechat_app_id and settings.wechat_app_secret:
-        api = OfficialAccountAPI(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret)
+        api = OfficialAccountAPI(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret,
+                                 shared=SharedTokens(settings, lambda: responder.engine()))
     else:
         log.warning("WeChat: ZHENGWU_WECHAT_APP_ID/APP_SECRET not set: answers later than %.1f s cannot be sent",
                     settings.wechat_reply_seconds)
-    responder = Responder("wechat", settings, get_core, api.send_text if api else None,
-                          settings.wechat_reply_seconds)
     account = settings.wechat_app_id or "default"
-    router = APIRouter(tags=["channels"])
+    responder = Responder("wechat", settings, get_core, api.send_text if api else None,
+                          settings.wechat_reply_seconds, account=account, max_skew=max_skew)
+    router = APIRouter(tags=["channels"], lifespan=responder.lifespan)
     router.api = api  # for tests and operators: the token cache lives here
     router.responder = responder
 
@@ -307,20 +373,28 @@ def wechat_router(settings: Settings, get_core: Callable[[], ChannelCore], *,
         q = request.query_params
         timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
         encrypted = q.get("encrypt_type", "raw").lower() == "aes"
+        signature = q.get("msg_signature") if encrypted else q.get("signature")
         try:
             if encrypted:
                 if crypto.key is None:
                     log.warning("wechat callback refused: encrypted, but ZHENGWU_WECHAT_AES_KEY is not set")
                     return forbidden()
-                xml = crypto.decrypt_message(body, q.get("msg_signature"), timestamp, nonce)
+                xml = crypto.decrypt_message(body, signature, timestamp, nonce)
             else:
                 if q.get("encrypt_type", "raw").lower() != "raw":
                     return bad_request()
-                crypto.check_signature(q.get("signature"), timestamp, nonce)
+                crypto.check_signature(signature, timestamp, nonce)
                 if crypto.key is not None:
                     log.warning("wechat callback refused: plaintext, but an EncodingAESKey is configured")
                     return forbidden()
                 xml = body
+        except WXCryptoError as exc:
+            return refusal("wechat", exc)
+        # Authentic so far; in 明文模式 only the signature is: the body may be anything under a captured one.
+        refused = await responder.replayed(timestamp, nonce, signature, body)
+        if refused is not None:
+            return refused
+        try:
             message = parse_xml(xml)
         except WXCryptoError as exc:
             return refusal("wechat", exc)

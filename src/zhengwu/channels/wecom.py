@@ -7,7 +7,8 @@
 
 Text messages follow the same rules as the Official Account (see ``wechat``): one answer per message across
 workers, a passive encrypted reply within ``wechat_reply_seconds``, else ``success`` and the answer later as
-an application message (``/cgi-bin/message/send`` with our agentid). The channel is ``"wecom"``, the user's
+an application message (``/cgi-bin/message/send`` with our agentid), recorded as owed until delivered
+(``delivery``); each ``msg_signature`` is taken once (``replay``). The channel is ``"wecom"``, the user's
 external id their WeCom userid.
 """
 
@@ -23,6 +24,7 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.background import BackgroundTask
 
 from zhengwu.channels.common import ChannelCore
+from zhengwu.channels.tokens import SharedTokens
 from zhengwu.channels.wechat import (
     Responder,
     add_short_link_route,
@@ -58,13 +60,15 @@ def wecom_router(settings: Settings, get_core: Callable[[], ChannelCore], *,
     agent_id = str(settings.wecom_agent_id) if settings.wecom_agent_id is not None else None
     api = None
     if settings.wecom_secret and settings.wecom_agent_id is not None:
-        api = WeComAPI(settings.wecom_api_base, corp_id, settings.wecom_secret, settings.wecom_agent_id)
+        api = WeComAPI(settings.wecom_api_base, corp_id, settings.wecom_secret, settings.wecom_agent_id,
+                       shared=SharedTokens(settings, lambda: responder.engine()))
     else:
         log.warning("WeCom: ZHENGWU_WECOM_SECRET/AGENT_ID not set: answers later than %.1f s cannot be sent",
                     settings.wechat_reply_seconds)
+    account = f"{corp_id}:{agent_id}"
     responder = Responder("wecom", settings, get_core, api.send_text if api else None,
-                          settings.wechat_reply_seconds)
-    router = APIRouter(tags=["channels"])
+                          settings.wechat_reply_seconds, account=account, max_skew=max_skew)
+    router = APIRouter(tags=["channels"], lifespan=responder.lifespan)
     router.api = api
     router.responder = responder
 
@@ -85,13 +89,19 @@ def wecom_router(settings: Settings, get_core: Callable[[], ChannelCore], *,
         if body is None:
             return PlainTextResponse("too large", status_code=413)
         q = request.query_params
+        timestamp, nonce, signature = q.get("timestamp", ""), q.get("nonce", ""), q.get("msg_signature")
         try:
             envelope = parse_xml(body)
             if envelope.get("ToUserName") and envelope["ToUserName"] != corp_id:
                 log.warning("wecom callback refused: addressed to another corporation")
                 return forbidden()
-            xml = crypto.decrypt_message(envelope.get("Encrypt", ""), q.get("msg_signature"),
-                                         q.get("timestamp", ""), q.get("nonce", ""))
+            xml = crypto.decrypt_message(envelope.get("Encrypt", ""), signature, timestamp, nonce)
+        except WXCryptoError as exc:
+            return refusal("wecom", exc)
+        refused = await responder.replayed(timestamp, nonce, signature, body)  # one use per signature
+        if refused is not None:
+            return refused
+        try:
             message = parse_xml(xml)
         except WXCryptoError as exc:
             return refusal("wecom", exc)
@@ -106,7 +116,7 @@ def wecom_router(settings: Settings, get_core: Callable[[], ChannelCore], *,
             envelope_out = crypto.encrypt_message(text_reply_xml(user, corp_id, text))
             return Response(envelope_out, media_type="application/xml", background=background)
 
-        return await handle_message("wecom", f"{corp_id}:{agent_id}", responder, message, user, started, reply)
+        return await handle_message("wecom", account, responder, message, user, started, reply)
 
     add_short_link_route(router, responder.links)
     return router
