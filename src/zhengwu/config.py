@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0, description="A request's headers must arrive within "
                                           "this (slow clients holding connections open are dropped).")
     body_timeout_seconds: float = Field(default=30.0, gt=0, description="A request's whole body must arrive within this.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description='Reverse proxies whose X-Forwarded-For is believed, as addresses or '
+        'networks, e.g. ["127.0.0.1", "10.0.0.0/8"]. Empty: the peer address is the client (rate limits, login '
+        'throttle). Behind nginx, list it: otherwise every citizen shares the proxy\'s rate-limit bucket.')
     admin_token: SecretStr | None = Field(default=None, description="Bearer token for /api/v1/admin/*.")
     console_secret: SecretStr | None = Field(
         default=None, description="Signs review-console (/console) session cookies. Unset: derived from ADMIN_TOKEN; "

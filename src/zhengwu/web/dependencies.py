@@ -14,6 +14,7 @@ from zhengwu.answering import wording
 from zhengwu.answering.sessions import valid_session_id
 from zhengwu.config import secret
 from zhengwu.personal import verify_user_token
+from zhengwu.web.clients import client_address
 from zhengwu.web.state import AppState
 
 SESSION_COOKIE = "zhengwu_session"
@@ -25,8 +26,8 @@ def app_state(request: Request) -> AppState:
 
 def rate_limited(request: Request) -> None:
     """429 when the client has asked too often this minute."""
-    client = request.client.host if request.client else "unknown"
-    wait = app_state(request).limiter.check(client)
+    state = app_state(request)
+    wait = state.limiter.check(client_address(request, state.settings.trusted_proxies))
     if wait:
         raise HTTPException(
             status_code=429,

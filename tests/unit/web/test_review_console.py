@@ -7,7 +7,9 @@ Runs on SQLite, and on PostgreSQL too when ZHENGWU_TEST_DATABASE_URL names one.
 from __future__ import annotations
 
 import json
+import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,9 +26,18 @@ from zhengwu.channels.common import ChannelCore
 from zhengwu.personal import PeopleStore
 from zhengwu.pii import mask_pii
 from zhengwu.review import ReviewStore, Source
-from zhengwu.web.console.auth import MAX_FAILURES, LoginThrottle
+from zhengwu.web.console.throttle import (
+    ACCOUNT_MAX_FAILURES,
+    MAX_FAILURES,
+    DbThrottle,
+    MemoryThrottle,
+    RedisThrottle,
+    account_key,
+    client_key,
+)
 
 THANKS_DOWN = wording.say(wording.THANKS_DOWN, "12345")
+REDIS_URL = os.environ.get("ZHENGWU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 TOKEN = "staff-token"
 PASSWORD = "correct-horse-battery"
@@ -50,13 +61,14 @@ class Env:
     assistant: Assistant
 
 
-def make_env(engine, fixture_settings, fixture_index, **overrides) -> Iterator[Env]:
+def make_env(engine, fixture_settings, fixture_index, *, staff: bool = True, **overrides) -> Iterator[Env]:
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0, "admin_token": TOKEN, **overrides})
     people = PeopleStore(engine, mask=mask_pii)
     assistant = make_assistant(settings, fixture_index, people=people)
     store = ReviewStore(engine)
-    store.add_staff("alice", PASSWORD, "admin")
-    store.add_staff("bob", PASSWORD, "reviewer")
+    if staff:  # a second worker of the same deployment finds the accounts in the database
+        store.add_staff("alice", PASSWORD, "admin")
+        store.add_staff("bob", PASSWORD, "reviewer")
     with TestClient(app_for(settings, assistant)) as client:
         yield Env(client, people, store, assistant)
 
@@ -139,18 +151,84 @@ def test_login_brute_force_is_slowed_down(env):
     assert "登录失败次数过多" in blocked.text
 
 
-def test_the_throttle_counts_per_client_and_doubles_the_wait():
-    throttle = LoginThrottle()
-    for _ in range(MAX_FAILURES - 1):
-        throttle.failed("10.0.0.1")
-    assert throttle.wait("10.0.0.1") == 0
-    throttle.failed("10.0.0.1")
-    first = throttle.wait("10.0.0.1")
-    throttle.failed("10.0.0.1")
-    assert first > 0 and throttle.wait("10.0.0.1") > first
-    assert throttle.wait("10.0.0.2") == 0  # another client is not affected
-    throttle.succeeded("10.0.0.1")
-    assert throttle.wait("10.0.0.1") == 0
+def throttles(engine) -> Iterator:
+    yield MemoryThrottle()
+    yield DbThrottle(engine)
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=1)
+        client.ping()
+    except Exception:  # noqa: BLE001 - no Redis here: the other two are still tested
+        return
+    yield RedisThrottle(REDIS_URL, prefix=f"zhengwu-test:{uuid.uuid4().hex}:", client=client)
+
+
+def test_the_throttle_counts_per_client_and_per_account_and_doubles_the_wait(engine):
+    for throttle in throttles(engine):
+        kind = type(throttle).__name__
+        for _ in range(MAX_FAILURES - 1):
+            throttle.failed(client_key("10.0.0.1"))
+        assert throttle.wait(client_key("10.0.0.1")) == 0, kind
+        throttle.failed(client_key("10.0.0.1"))
+        first = throttle.wait(client_key("10.0.0.1"))
+        throttle.failed(client_key("10.0.0.1"))
+        assert first > 0 and throttle.wait(client_key("10.0.0.1")) > first, kind
+        assert throttle.wait(client_key("10.0.0.2")) == 0, kind  # another client is not affected
+        throttle.succeeded(client_key("10.0.0.1"))
+        assert throttle.wait(client_key("10.0.0.1")) == 0, kind
+        # An account takes four times as many failures, from any number of clients.
+        for n in range(ACCOUNT_MAX_FAILURES - 1):
+            throttle.failed(client_key(f"10.1.0.{n}"), account_key("Alice"))
+        assert throttle.wait(client_key("10.2.0.1"), account_key("alice")) == 0, kind
+        throttle.failed(client_key("10.1.1.1"), account_key("alice"))
+        assert throttle.wait(client_key("10.2.0.1"), account_key("alice")) > 0, kind
+        assert throttle.wait(client_key("10.2.0.1"), account_key("bob")) == 0, kind
+
+
+def test_two_workers_share_the_login_throttle(engine, fixture_settings, fixture_index):
+    """Issue 15: with 2 workers, 10 wrong passwords got through before the lock (5 per worker)."""
+    first, second = (make_env(engine, fixture_settings, fixture_index, staff=n == 0) for n in range(2))
+    a, b = next(first), next(second)
+    for n in range(MAX_FAILURES):
+        assert login((a, b)[n % 2].client, "alice", "guess-guess-guess").status_code == 401
+    for worker in (a, b):
+        assert login(worker.client, "alice").status_code == 429
+    for gen in (first, second):
+        gen.close()
+
+
+def test_behind_a_trusted_proxy_each_citizen_and_each_guesser_is_counted_alone(engine, fixture_settings,
+                                                                                fixture_index):
+    gen = make_env(engine, fixture_settings, fixture_index, trusted_proxies=["10.9.0.0/16"], rate_limit_per_minute=3)
+    env = next(gen)
+    with TestClient(env.client.app, client=("10.9.0.5", 40000)) as proxied:
+        for citizen in ("203.0.113.7", "203.0.113.8"):  # the proxy's own address is nobody's bucket
+            for _ in range(3):
+                assert proxied.post("/api/v1/chat", json={"question": "社保卡"},
+                                    headers={"X-Forwarded-For": citizen}).status_code == 200
+            assert proxied.post("/api/v1/chat", json={"question": "社保卡"},
+                                headers={"X-Forwarded-For": citizen}).status_code == 429
+        # A client cannot pick its own address: what it wrote left of the proxy's entry is ignored.
+        spoofed = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+        assert proxied.post("/api/v1/chat", json={"question": "社保卡"}, headers=spoofed).status_code == 429
+        # A guesser behind the proxy locks only themselves out, not the staff behind the same proxy.
+        guesser, colleague = {"X-Forwarded-For": "203.0.113.66"}, {"X-Forwarded-For": "192.0.2.10"}
+        for _ in range(MAX_FAILURES):
+            form = proxied.get("/console/login", headers=guesser)
+            proxied.post("/console/login", headers=guesser, follow_redirects=False, data={
+                "username": "bob", "password": "wrong-wrong-wrong", "csrf_token": csrf_of(form.text)})
+        form = proxied.get("/console/login", headers=colleague)
+        signed = proxied.post("/console/login", headers=colleague, follow_redirects=False, data={
+            "username": "alice", "password": PASSWORD, "csrf_token": csrf_of(form.text)})
+        assert signed.status_code == 303
+    # Without the proxy listed, its X-Forwarded-For means nothing: everybody is the peer.
+    with TestClient(env.client.app, client=("10.8.0.5", 40000)) as direct:
+        for n in range(3):
+            direct.post("/api/v1/chat", json={"question": "社保卡"}, headers={"X-Forwarded-For": f"203.0.113.{n}"})
+        assert direct.post("/api/v1/chat", json={"question": "社保卡"},
+                           headers={"X-Forwarded-For": "203.0.113.99"}).status_code == 429
+    gen.close()
 
 
 def test_the_admin_token_signs_in_by_form_or_header(env):

@@ -16,9 +16,11 @@ from fastapi import Request
 
 from zhengwu.personal import PeopleStore
 from zhengwu.review import ReviewStore, Source
+from zhengwu.web.clients import client_address
 from zhengwu.web.console.auth import SESSION_COOKIE, StaffSession
 from zhengwu.web.console.pages import ConsoleError
 from zhengwu.web.console.state import ConsoleState
+from zhengwu.web.console.throttle import LoginThrottle
 from zhengwu.web.dependencies import app_state
 
 
@@ -35,7 +37,7 @@ def reviews(request: Request) -> ReviewStore:
 
 
 def client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request, app_state(request).settings.trusted_proxies)
 
 
 def signed_in(request: Request) -> StaffSession | None:
@@ -121,3 +123,10 @@ def resolve_sources(request: Request, form: Any) -> tuple[list[Source], str | No
         picked.append(Source(doc.doc_id, doc.title, str(form.get("extra_section", "")).strip(), doc.source_url))
     unique = {(s.doc_id, s.section): s for s in picked}
     return list(unique.values()), None
+
+
+def throttle(request: Request) -> LoginThrottle:
+    """The console's login throttle: Redis, else the personal-data database, else this worker."""
+    state = app_state(request)
+    people = state.people
+    return console(request).throttle(state.settings, people.engine if people is not None else None)

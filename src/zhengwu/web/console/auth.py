@@ -7,9 +7,8 @@
   signs everybody out). Without either the console is off.
 * Every form carries a CSRF token tied to the session (the cookie is also SameSite=Strict and HttpOnly); the
   login form, before there is a session, carries one tied to a short-lived random cookie.
-* Failed logins are counted per client address: after ``MAX_FAILURES`` within ``FAILURE_WINDOW`` seconds further
-  attempts wait, twice as long after each further failure. (Not per user name: that would let anybody lock a
-  colleague out by guessing wrong on purpose.)
+* Failed logins are counted per client address and per account, by every worker alike
+  (``web.console.throttle``).
 """
 
 from __future__ import annotations
@@ -18,9 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
-import math
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 
@@ -29,10 +26,6 @@ from zhengwu.config import Settings, secret
 SESSION_COOKIE = "zhengwu_console"
 LOGIN_COOKIE = "zhengwu_console_login"
 SESSION_SECONDS = 8 * 3600  # a working day
-MAX_FAILURES = 5
-FAILURE_WINDOW = 15 * 60
-FIRST_LOCK_SECONDS = 30
-MAX_LOCK_SECONDS = 15 * 60
 TOKEN_ACTOR = "admin-token"
 
 
@@ -117,38 +110,3 @@ class SessionSigner:
         return _b64(self._mac("token", (token or "").encode("utf-8")))[:22] if token else ""
 
 
-class LoginThrottle:
-    """Failed login attempts per key (client address, user name), in this process."""
-
-    def __init__(self, max_keys: int = 100_000) -> None:
-        self._failures: dict[str, list[float]] = {}  # key -> times of recent failures
-        self._locked_until: dict[str, float] = {}
-        self._max_keys = max_keys
-        self._lock = threading.Lock()
-
-    def wait(self, *keys: str) -> int:
-        """Seconds until these keys may try again (0: now)."""
-        now = time.monotonic()
-        with self._lock:
-            until = max((self._locked_until.get(k, 0.0) for k in keys), default=0.0)
-        return max(0, math.ceil(until - now))
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                recent = [t for t in self._failures.get(key, []) if now - t < FAILURE_WINDOW] + [now]
-                if len(self._failures) >= self._max_keys and key not in self._failures:
-                    oldest = next(iter(self._failures))
-                    self._failures.pop(oldest)
-                    self._locked_until.pop(oldest, None)
-                self._failures[key] = recent
-                beyond = len(recent) - MAX_FAILURES
-                if beyond >= 0:
-                    self._locked_until[key] = now + min(MAX_LOCK_SECONDS, FIRST_LOCK_SECONDS * 2**beyond)
-
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
-                self._locked_until.pop(key, None)

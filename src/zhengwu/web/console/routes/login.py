@@ -19,9 +19,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from zhengwu.web.console.access import client, console, posted, reviewer, reviews, signed_in
+from zhengwu.web.console.access import client, console, posted, reviewer, reviews, signed_in, throttle
 from zhengwu.web.console.auth import LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, StaffSession
 from zhengwu.web.console.pages import ConsoleError, login_page, safe_next
+from zhengwu.web.console.throttle import account_key, client_key
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 log = logging.getLogger("zhengwu.review.console")
@@ -35,7 +36,10 @@ def _login_checks(request: Request, form: Any) -> None:
     token = str(form.get("csrf_token", ""))
     if not nonce or not secrets.compare_digest(token.encode(), state.signer.login_csrf(nonce).encode()):
         raise ConsoleError(403, "登录页面已过期，请刷新后重新登录。", login=True)
-    wait = state.throttle.wait(client(request))
+    keys = [client_key(client(request))]
+    if form.get("username"):
+        keys.append(account_key(str(form.get("username"))))
+    wait = throttle(request).wait(*keys)
     if wait:
         raise ConsoleError(429, f"登录失败次数过多，请 {wait} 秒后再试。", login=True,
                            headers={"Retry-After": str(wait)})
@@ -73,14 +77,15 @@ async def login(request: Request) -> Response:
     if state.signer is None:
         raise ConsoleError(404, "审核台未启用。")
     form = await request.form()
-    _login_checks(request, form)
+    await run_in_threadpool(_login_checks, request, form)
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     account = await run_in_threadpool(reviews(request).authenticate, username, password) if username else None
+    keys = (client_key(client(request)), account_key(username))
     if account is None:
-        state.throttle.failed(client(request))
+        await run_in_threadpool(throttle(request).failed, *keys)
         log.warning("console: failed sign-in from %s", client(request))
         return login_page(request, 401, "用户名或密码错误，或账号已停用。", str(form.get("next", "")))
-    state.throttle.succeeded(client(request))
+    await run_in_threadpool(throttle(request).succeeded, *keys)
     return _signed_in_response(request, account.username, account.role, "password", str(form.get("next", "")))
 
 
@@ -90,13 +95,13 @@ async def login_with_token(request: Request) -> Response:
     if state.signer is None:
         raise ConsoleError(404, "审核台未启用。")
     form = await request.form()
-    _login_checks(request, form)
+    await run_in_threadpool(_login_checks, request, form)
     token = str(form.get("token", ""))
     if not state.admin_token or not secrets.compare_digest(token.encode(), state.admin_token.encode()):
-        state.throttle.failed(client(request))
+        await run_in_threadpool(throttle(request).failed, client_key(client(request)))  # a token has no account
         log.warning("console: failed token sign-in from %s", client(request))
         return login_page(request, 401, "管理令牌不正确。", str(form.get("next", "")))
-    state.throttle.succeeded(client(request))
+    await run_in_threadpool(throttle(request).succeeded, client_key(client(request)))
     return _signed_in_response(request, "管理令牌", "admin", "token", str(form.get("next", "")))
 
 
