@@ -359,3 +359,14 @@ def test_wecom_workers_share_one_token(fake_api, shared_tokens):
     b.send_text(user, "二")
     assert len(fake_api.tokens_for("corpsecret", secret)) == 1
     assert len({e["access_token"] for e in fake_api.sent_to(user)}) == 1
+
+
+def test_an_owed_question_is_stored_masked(people):
+    store = PendingReplies(people.engine)
+    question = "我身份证440106 19850202 0012，手机138-1234-5678，电话呢"
+    owed = store.add("wechat", openid(), {"account": "wx-mask", "question": question})
+    try:
+        [row] = [r for r in owed_rows(people.engine) if r.id == owed.id]
+        assert "19850202" not in row.payload and "138-****-5678" in row.payload
+    finally:
+        store.finish(owed)

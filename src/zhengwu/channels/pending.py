@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from zhengwu.db.models import PendingReply
+from zhengwu.pii import mask_pii
 
 CLAIM_SECONDS = 120.0  # longer than any answer takes to compute (LLM included), short enough to recover soon
 
@@ -128,7 +129,9 @@ class PendingReplies:
 
 
 def _dump(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False)
+    # Masked like every stored transcript: the question is answered again from its masked text if need be
+    # (the assistant never needs the citizen's ID or mobile number to answer).
+    return mask_pii(json.dumps(payload, ensure_ascii=False))
 
 
 def _load(text: str) -> dict[str, Any]:
