@@ -115,7 +115,13 @@ class Settings(BaseSettings):
     portal_secret: SecretStr | None = Field(
         default=None, description="Shared with the city portal, which signs logged-in users' ids for the widget."
     )
-    retention_days: int = Field(default=180, ge=1, description="Conversation logs older than this are purged.")
+    # Two retentions (docs/security.md): what citizens said is kept only as long as reviewing answers needs
+    # it (PIPL Art. 19); the security record (staff access audit, masked metadata) at least six months
+    # (网络安全法 第二十一条). `zhengwu privacy purge` applies both.
+    retention_days: int = Field(default=90, ge=1, description="Conversation content (turns, sessions) older "
+                                "than this is purged.")
+    security_log_retention_days: int = Field(default=180, ge=180, description="The staff access audit is kept "
+                                             "this long (at least 180 days, 网络安全法 第二十一条), then purged.")
     log_format: Literal["json", "text"] = Field(default="json", description="`zhengwu serve` log lines.")
     redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0: shared de-duplication "
                                   "and rate limits across workers. Unset: the database / per-process.")

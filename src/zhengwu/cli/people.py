@@ -214,14 +214,23 @@ def privacy() -> None:
 
 
 @privacy.command()
-@click.option("--days", type=int, help="Keep conversations this many days (default: ZHENGWU_RETENTION_DAYS, 180).")
-def purge(days: int | None) -> None:
-    """Delete conversation logs and sessions older than the retention period. Schedule it daily."""
-    from zhengwu.personal import purge_old_conversations
+@click.option("--days", type=click.IntRange(1), help="Keep conversations this many days "
+              "(default: ZHENGWU_RETENTION_DAYS, 90).")
+@click.option("--security-days", type=click.IntRange(180), help="Keep the staff access audit this many days "
+              "(default: ZHENGWU_SECURITY_LOG_RETENTION_DAYS, 180; at least 180).")
+def purge(days: int | None, security_days: int | None) -> None:
+    """Delete conversation logs and sessions older than the conversation retention, and staff-access audit
+    entries older than the security-log retention. Schedule it daily (docs/security.md)."""
+    from zhengwu.personal import purge_old_conversations, purge_security_logs
 
-    days = days or get_settings().retention_days
-    turns, sessions = purge_old_conversations(_store(), days)
-    click.echo(f"purged {turns} conversation turns and {sessions} sessions older than {days} days")
+    settings = get_settings()
+    days = days or settings.retention_days
+    security_days = security_days or settings.security_log_retention_days
+    store = _store()
+    turns, sessions = purge_old_conversations(store, days)
+    audits = purge_security_logs(store, security_days)
+    click.echo(f"purged {turns} conversation turns and {sessions} sessions older than {days} days, "
+               f"and {audits} audit entries older than {security_days} days")
 
 
 @privacy.command(name="new-key")

@@ -42,7 +42,7 @@ from zhengwu.personal.records import (
     TurnData,
 )
 from zhengwu.personal.reminders import RENEWAL_HINTS, Reminder, due_reminders, reminder_text
-from zhengwu.personal.retention import purge_old_conversations
+from zhengwu.personal.retention import purge_old_conversations, purge_security_logs
 from zhengwu.personal.sessions import DbSessionStore
 from zhengwu.personal.store import (
     EXPORT_FORMAT,
@@ -91,6 +91,7 @@ __all__ = [
     "parse_date",
     "personal_context",
     "purge_old_conversations",
+    "purge_security_logs",
     "read_history",
     "reminder_text",
     "sign_user_token",

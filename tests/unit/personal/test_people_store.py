@@ -645,3 +645,31 @@ def test_two_threads_write_sessions_concurrently(engine):
     assert store.get(f"a{39:031d}").subject == "a-39"
     assert store.get("b" + "0" * 31).subject == "b-0"
     assert set(store.get(shared).statuses) <= {"a", "b"} and store.get(shared).statuses
+
+
+def test_conversations_and_the_security_record_have_separate_retentions(engine, people):
+    """Issue 15: what citizens said goes after ZHENGWU_RETENTION_DAYS (90); the staff access audit is kept at
+    least six months (网络安全法 第二十一条) and then goes too."""
+    from zhengwu.config import Settings
+    from zhengwu.personal import purge_old_conversations, purge_security_logs
+
+    user = people.user_for("web", "retention-citizen")
+    turn = people.log_turn("5" * 32, user, "web", "问题", "回答", "answered")
+    people.audit("clerk:li", "view_profile", user)
+    people.audit("clerk:li", "export", user)
+    aged = datetime.now(UTC) - timedelta(days=120)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE conversation_turns SET created_at = :at WHERE id = :id"),
+                           {"at": aged, "id": turn})
+        connection.execute(sa.text("UPDATE audit_logs SET at = :at"), {"at": aged})
+        connection.execute(sa.text("UPDATE audit_logs SET at = :at WHERE action = 'export'"),
+                           {"at": datetime.now(UTC) - timedelta(days=200)})
+    settings = Settings()
+    assert settings.retention_days < settings.security_log_retention_days == 180
+    assert purge_old_conversations(people, settings.retention_days)[0] == 1
+    assert purge_security_logs(people, settings.security_log_retention_days) == 1
+    assert [e.action for e in people.audit_log(user)] == ["view_profile"]  # 120 days old: kept
+    with pytest.raises(ValueError, match="180"):
+        purge_security_logs(people, 30)
+    with pytest.raises(ValueError):
+        Settings(security_log_retention_days=30)

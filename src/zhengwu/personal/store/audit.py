@@ -3,6 +3,8 @@ the erasure of the person it is about, and its details are masked so it never be
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from zhengwu.db.models import AuditLog, utcnow
@@ -30,3 +32,10 @@ class Audit(StoreBase):
                 AuditEntry(id=r.id, at=r.at, actor=r.actor, action=r.action, user_id=r.user_id, detail=r.detail)
                 for r in reversed(session.scalars(query).all())
             ]
+
+    def purge_audit(self, older_than: datetime) -> int:
+        """Retention of the security record: forget audit entries made before ``older_than``."""
+        with self._write() as session:
+            result = session.execute(sa.delete(AuditLog).where(AuditLog.at < older_than),
+                                     execution_options={"synchronize_session": False})
+            return result.rowcount or 0
