@@ -190,6 +190,9 @@ def build_assistant(
                                                           settings.hotline)),
         reranker=reranker,
         on_dense_health=_dense_health,
+        # One commit per answer: the session and the transcript row together, when they share a database.
+        turn_sessions=sessions if (log_turns and people is not None and isinstance(sessions, DbSessionStore)
+                                   and sessions.engine is people.engine) else None,
     )
 
 

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from zhengwu.answering import wording
 from zhengwu.answering.answer import Answer
@@ -29,7 +30,7 @@ from zhengwu.answering.handoff import handoff_answer
 from zhengwu.answering.message_kind import MessageKind, classify_message
 from zhengwu.answering.personal_questions import personal_answer
 from zhengwu.answering.scope import TITLE_NAMED, covered_label, region_filters, uncovered_regions
-from zhengwu.answering.seams import CuratedAnswers, Generator, Personaliser, TurnLog
+from zhengwu.answering.seams import CuratedAnswers, Generator, Personaliser, TurnLog, TurnSessions
 from zhengwu.answering.selection import fields_asked, same_item_group
 from zhengwu.answering.sessions import MemorySessionStore, Session, SessionStore, new_session_id, owner_of
 from zhengwu.answering.user import UserContext
@@ -61,8 +62,12 @@ class Assistant:
         personaliser: Personaliser | None = None,
         reranker: Reranker | None = None,
         on_dense_health: Callable[[bool], None] | None = None,
+        turn_sessions: TurnSessions | None = None,
     ) -> None:
+        """``turn_sessions``: ``sessions`` again when it lives in the turn log's database; each turn's session
+        and transcript are then written in one transaction (one commit per answer, not two)."""
         self.settings = settings
+        self.turn_sessions = turn_sessions
         self.index = index
         self.retriever = Retriever(
             index, fusion=fusion_for(settings.fusion, settings.fusion_model, settings.dense_weight),
@@ -108,17 +113,32 @@ class Assistant:
         answer.session_id = state.session_id
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         state.record(answer.status)
-        self.sessions.save(state, user_id=user.owner)
-        if self.turns is not None:
-            try:
-                answer.turn_id = self.turns.log_turn(
-                    state.session_id, user.owner, channel, answer.question, answer.text, answer.status,
-                    citations=answer.citations, retrieved=answer.retrieved, path=answer.path, reason=answer.reason,
-                    latency_ms=answer.latency_ms, handoff=answer.handoff,
-                )
-            except Exception:  # noqa: BLE001 - a log write must never cost the citizen the answer
-                log.exception("could not log the conversation turn")
+        self._record(state, user.owner, channel, answer)
         return answer
+
+    def _record(self, state: Session, owner: int | None, channel: str, answer: Answer) -> None:
+        """Save the session and log the turn (masked): in one transaction when both share a database."""
+        together = self.turns is not None and self.turn_sessions is not None
+        if not together:
+            self.sessions.save(state, user_id=owner)
+        if self.turns is None:
+            return
+        turn_sessions = self.turn_sessions
+
+        def save_session(connection: Any) -> None:
+            assert turn_sessions is not None
+            turn_sessions.save_in(connection, state, owner)
+
+        try:
+            answer.turn_id = self.turns.log_turn(
+                state.session_id, owner, channel, answer.question, answer.text, answer.status,
+                citations=answer.citations, retrieved=answer.retrieved, path=answer.path, reason=answer.reason,
+                latency_ms=answer.latency_ms, handoff=answer.handoff, also=save_session if together else None,
+            )
+        except Exception:  # noqa: BLE001 - a log write must never cost the citizen the answer
+            log.exception("could not log the conversation turn")
+            if together:  # the follow-up still needs the session
+                self.sessions.save(state, user_id=owner)
 
     @staticmethod
     def _as_user(user: UserContext | dict | None) -> UserContext:

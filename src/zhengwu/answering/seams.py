@@ -9,9 +9,10 @@ assistant then answers without it. Tests plug in small doubles.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from zhengwu.answering.answer import Answer, Citation, Handoff
+from zhengwu.answering.sessions import Session
 from zhengwu.index.store import ChunkStore, DocMeta
 from zhengwu.retrieval.retriever import DocHit
 
@@ -28,8 +29,15 @@ class TurnLog(Protocol):
     def log_turn(
         self, session_id: str, user_id: int | None, channel: str, question: str, answer: str, status: str, *,
         citations: Sequence[Citation] = (), retrieved: Sequence[str] = (), path: str = "", reason: str = "",
-        latency_ms: float | None = None, handoff: Handoff | None = None,
-    ) -> int: ...
+        latency_ms: float | None = None, handoff: Handoff | None = None, also: Callable[[Any], None] | None = None,
+    ) -> int:
+        """Record the turn; ``also(connection)`` runs inside the same transaction."""
+
+
+class TurnSessions(Protocol):
+    """A session store that can write inside the turn log's transaction (both in one database)."""
+
+    def save_in(self, connection: Any, session: Session, user_id: int | None = None) -> None: ...
 
 
 class Generator(Protocol):

@@ -15,7 +15,7 @@ from dataclasses import asdict, fields
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from zhengwu.answering.sessions import Session
 from zhengwu.db.models import SessionRow
@@ -48,16 +48,21 @@ class DbSessionStore:
 
     def save(self, session: Session, user_id: int | None = None) -> None:
         """Store the session; ``user_id`` links it to a citizen (an existing link is kept when None)."""
+        with self.engine.begin() as connection:
+            self.save_in(connection, session, user_id)
+
+    def save_in(self, connection: Connection, session: Session, user_id: int | None = None) -> None:
+        """``save`` inside a transaction the caller holds: the assistant writes a turn's transcript and its
+        session in one commit (``TurnLog.log_turn(also=...)``)."""
         now = time.time()
         values = {"session_id": session.session_id, "data": asdict(session), "updated_at": now, "user_id": user_id}
-        with self.engine.begin() as connection:
-            connection.execute(self._upsert(connection.dialect.name, values))
-            with self._lock:
-                sweep = now - self._last_sweep > SWEEP_INTERVAL_SECONDS
-                if sweep:
-                    self._last_sweep = now
+        connection.execute(self._upsert(connection.dialect.name, values))
+        with self._lock:
+            sweep = now - self._last_sweep > SWEEP_INTERVAL_SECONDS
             if sweep:
-                connection.execute(sa.delete(self._table).where(self._table.c.updated_at < now - self.ttl))
+                self._last_sweep = now
+        if sweep:
+            connection.execute(sa.delete(self._table).where(self._table.c.updated_at < now - self.ttl))
 
     def _upsert(self, dialect: str, values: dict) -> sa.Executable:
         table = self._table

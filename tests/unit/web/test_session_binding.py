@@ -101,3 +101,24 @@ def test_the_stream_and_feedback_refuse_a_channel_session(deployment):
     turn = people.turns(session_id=victim_session, limit=1)[0]
     rated = client.post("/api/v1/feedback", json={"turn_id": turn.id, "value": -1, "session_id": victim_session})
     assert rated.status_code == 403
+
+
+def test_a_turn_is_one_commit_session_and_transcript_together(deployment):
+    """Issue 15 (load): the session and the transcript row of an answer are written in one transaction."""
+    import sqlalchemy as sa
+
+    core, people, client = deployment
+    assert core.assistant.turn_sessions is core.assistant.sessions
+    commits: list[int] = []
+
+    def count(_connection) -> None:
+        commits.append(1)
+
+    sa.event.listen(people.engine, "commit", count)
+    try:
+        first = chat(client, None, ITEM_QUESTION)
+        assert len(commits) == 1
+        follow = chat(client, first["session_id"])  # and the session it wrote is the one the follow-up reads
+        assert "弩" in follow["text"] and len(commits) == 2
+    finally:
+        sa.event.remove(people.engine, "commit", count)

@@ -3,10 +3,11 @@ so staff can review it. ``turn_data`` turns a row into the plain value, for the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from zhengwu.answering.vocabulary import CHANNELS
 from zhengwu.db.models import ConversationTurn, utcnow
@@ -56,13 +57,15 @@ class Transcripts(StoreBase):
         reason: str | None = None,
         latency_ms: float | None = None,
         handoff: Any = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> int:
         """Store one turn, with question and answer passed through ``mask`` first; returns its id.
 
         The keyword arguments record how the answer came about, so that staff can review it: ``citations``
         (``Citation`` objects or dicts), the ranked ``retrieved`` document ids, the ``path`` that produced the
         text, the ``reason`` of a refusal and the latency; ``handoff`` the record of a handed-off message
-        (an ``answering.answer.Handoff`` or a dict; its place is masked like the text)."""
+        (an ``answering.answer.Handoff`` or a dict; its place is masked like the text). ``also`` runs in the
+        same transaction."""
         check(channel, CHANNELS, "channel")
         with self._write() as session:
             row = ConversationTurn(
@@ -82,6 +85,8 @@ class Transcripts(StoreBase):
             )
             session.add(row)
             session.flush()
+            if also is not None:  # e.g. the turn's session state: one commit for the whole turn
+                also(session.connection())
             return row.id
 
     def _handoff_record(self, handoff: Any) -> dict[str, str] | None:
