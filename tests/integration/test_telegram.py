@@ -513,3 +513,15 @@ def test_the_webhook_processes_a_redelivered_update_once(service, fake_api):
     [reply] = fake_api.wait(user)
     time.sleep(0.5)
     assert len(fake_api.sent(user)) == 1 and "020-84106805" in reply["text"]
+
+
+def test_the_webhook_answers_malformed_updates_without_a_server_error(service, fake_api):
+    """Issue 15 fuzzing: deep nesting (RecursionError) and a chat id that is a list (TypeError inside
+    python-telegram-bot) were 500s."""
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    deep = httpx.post(f"{service}/telegram/webhook", content=b'{"a":' * 10000, headers=headers, timeout=TIMEOUT)
+    assert deep.status_code == 400
+    update = message_update(new_user(), QUESTION)
+    update["message"]["chat"]["id"] = [1, 2, 3]
+    odd = httpx.post(f"{service}/telegram/webhook", json=update, headers=headers, timeout=TIMEOUT)
+    assert odd.status_code == 200

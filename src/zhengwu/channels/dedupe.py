@@ -28,7 +28,7 @@ REDIS_PREFIX = "zhengwu:dedupe:"
 
 
 def digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()  # a lone surrogate is a key too
 
 
 class Deduper(Protocol):

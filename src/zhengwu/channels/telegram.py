@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -406,8 +407,10 @@ def telegram_webhook_router(settings: Settings, get_core: Callable[[], ChannelCo
             raise HTTPException(403, detail="forbidden")
         try:
             body = await request.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # not JSON, a 4,300-digit number, nesting too deep
             raise HTTPException(400, detail="not JSON") from exc
+        except ClientDisconnect:  # gone before the body arrived: nobody to answer
+            return Response(status_code=400)
         app = await application()
         try:
             update = Update.de_json(body, app.bot)
@@ -418,7 +421,10 @@ def telegram_webhook_router(settings: Settings, get_core: Callable[[], ChannelCo
         if not await run_in_threadpool(first, update.update_id):
             log.info("telegram: update %s delivered again, processed already", update.update_id)
             return Response(status_code=200)
-        await app.process_update(update)  # handler errors go to the error handler: always 200
+        try:
+            await app.process_update(update)  # handler errors go to the error handler
+        except Exception as exc:  # noqa: BLE001 - a malformed update python-telegram-bot chokes on (chat.id a list)
+            log.warning("telegram: update %s could not be processed (%s)", update.update_id, type(exc).__name__)
         return Response(status_code=200)
 
     return router

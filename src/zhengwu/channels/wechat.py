@@ -36,6 +36,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from zhengwu.answering import wording
 from zhengwu.answering.citations import render_plain
@@ -88,11 +89,14 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | No
     """The request body, or None when it is larger than ``limit`` (read no further than that)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+    except ClientDisconnect:  # the platform (or whoever) hung up mid-body: an empty body, refused as malformed
+        return b""
     return b"".join(chunks)
 
 

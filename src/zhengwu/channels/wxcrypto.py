@@ -136,7 +136,8 @@ class WXBizMsgCrypt:
 
     # -- signatures ---------------------------------------------------------------------------------------
     def check_timestamp(self, timestamp: str) -> None:
-        if not isinstance(timestamp, str) or not timestamp.isdigit() or len(timestamp) > 12:
+        # isascii: str.isdigit also takes "²", which int() refuses.
+        if not isinstance(timestamp, str) or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
             raise WXCryptoError(MALFORMED, "timestamp is not a number")
         if self.max_skew is not None and abs(self.clock() - int(timestamp)) > self.max_skew:
             raise WXCryptoError(STALE_TIMESTAMP, "timestamp outside the accepted window")

@@ -143,6 +143,8 @@ def make_engine(url: str | URL, *, check: bool = True, **kwargs: Any) -> Engine:
     else:
         kwargs.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(parsed, **kwargs)
+        if parsed.get_backend_name() == "postgresql":
+            _replace_nul_characters(engine)
     if check:
         try:
             with engine.connect() as connection:
@@ -151,6 +153,29 @@ def make_engine(url: str | URL, *, check: bool = True, **kwargs: Any) -> Engine:
             engine.dispose()
             raise _unreachable(parsed, exc) from exc
     return engine
+
+
+def _without_nul(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
+def _replace_nul_characters(engine: Engine) -> None:
+    """PostgreSQL text cannot hold U+0000 (psycopg raises DataError): a NUL a client typed into a question, a
+    search box or a URL would be a 500. It is stored, and searched for, as U+FFFD instead, on every statement
+    (SQLite keeps NUL as it is)."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _clean(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool):
+        def clean(params: Any) -> Any:
+            if isinstance(params, dict):
+                return {key: _without_nul(value) for key, value in params.items()}
+            if isinstance(params, (list, tuple)):
+                return type(params)(_without_nul(value) for value in params)
+            return params
+
+        if executemany and isinstance(parameters, (list, tuple)):
+            return statement, [clean(each) for each in parameters]
+        return statement, clean(parameters)
 
 
 def _configure_sqlite(engine: Engine, path: Path | None) -> None:

@@ -203,6 +203,7 @@ def test_signatures_and_timestamps():
         (good, "1699999000", STALE_TIMESTAMP),
         (good, "abc", MALFORMED),
         (good, "", MALFORMED),
+        (good, "²", MALFORMED),  # str.isdigit says yes, int() says no: was a 500 (issue 15 fuzzing)
     ):
         with pytest.raises(WXCryptoError) as caught:
             crypto.check_signature(signature, timestamp, "nonce")

@@ -260,3 +260,12 @@ def test_utf16_export(tmp_path):
     path = write(tmp_path, "u16.csv", f"{HEADER}\n{PERSON},{CODE},养老金,已受理,2024-01-01\n", "utf-16")
     result = read_history(path)
     assert result.ok and result.encoding == "UTF-16" and len(result.rows) == 1
+
+
+def test_jsonl_too_deep_or_with_a_huge_number_is_a_bad_line_not_a_crash(tmp_path):
+    """Issue 15 fuzzing: nesting deeper than Python's stack and a 5,000-digit number raised past the reader."""
+    path = tmp_path / "hostile.jsonl"
+    path.write_text('{"a": ' * 10000 + "\n" + '{"channel": "web", "external_id": ' + "9" * 5000 + "}\n",
+                    encoding="utf-8")
+    result = read_history(path)
+    assert result.rows == [] and [(e.line, e.field) for e in result.errors] == [(1, "json"), (2, "json")]

@@ -295,3 +295,14 @@ def test_export_reviewed_writes_a_question_file(engine, people, store, tmp_path)
     assert "失能" in line  # UTF-8, not \\u escapes
     assert export_reviewed(settings, out, rating="wrong") == 1
     assert export_reviewed(settings, out, min_rating="correct") == 0 and out.read_text() == ""
+
+
+def test_a_nul_character_is_stored_and_searched_for_on_every_backend(people, store):
+    """PostgreSQL text cannot hold U+0000: a NUL typed into a question, the console's search box or a URL was a
+    500 there (issue 15 fuzzing). It is kept as U+FFFD on PostgreSQL and as it is on SQLite."""
+    marked = turn(people, "居住证\x00在哪里办理？", session="9" * 32)
+    rows, total = store.search_turns(TurnFilter(text="\x00"))
+    assert total == len(rows) <= 1
+    assert store.conversation("\x00" * 32) == []
+    assert store.turn(marked) is not None
+    assert store.turn(marked).question.replace("\ufffd", "\x00") == "居住证\x00在哪里办理？"

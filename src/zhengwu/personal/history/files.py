@@ -279,6 +279,9 @@ def _jsonl_records(text: str, result: HistoryImport) -> Iterator[tuple[int, dict
         except json.JSONDecodeError as exc:
             result.errors.append(RowError(line, "json", f"not valid JSON: {exc.msg} (column {exc.colno})"))
             continue
+        except (ValueError, RecursionError):  # a number of over 4,300 digits; nesting deeper than Python's stack
+            result.errors.append(RowError(line, "json", "not valid JSON: nested too deeply or a number too long"))
+            continue
         if not isinstance(obj, dict):
             result.errors.append(RowError(line, "json", f"expected a JSON object, got {type(obj).__name__}"))
             continue
