@@ -47,15 +47,14 @@ class BodyLimit:
             return
         received = 0
         deadline = time.monotonic() + self.body_timeout
-        refusal: tuple[int, dict] | None = None
+        refusal: tuple[int, dict] | None = None  # set where the body is cut; the app was given its end then
         answered = False
-
         body_done = False
 
         async def limited_receive() -> Message:
             nonlocal received, refusal, body_done
-            if refusal is not None:
-                return _END_OF_BODY
+            if refusal is not None:  # a read after the cut end (a streaming response waiting for the client)
+                return {"type": "http.disconnect"}
             if body_done:  # later reads wait for the client to go away (streaming responses): no deadline
                 return await receive()
             try:

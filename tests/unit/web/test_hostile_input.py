@@ -110,3 +110,17 @@ def test_a_chunked_body_is_cut_at_the_limit_as_it_streams(client):
     question = "实验动物生产许可的咨询电话是多少？".encode()
     status, body, _ = asyncio.run(_post_chunks(client.app, [b'{"question": "', question[:7], question[7:], b'"}']))
     assert status == 200 and "020-84106805" in json.loads(body)["text"]
+
+
+def test_a_streamed_answer_to_a_cut_body_ends_cleanly(client):
+    """The stream route listens for the client leaving after the body; a body cut at the limit must read as the
+    client gone, not as more body (which Starlette's middleware raised as an error: the fuzzer's one traceback)."""
+    import asyncio
+
+    def oversized():
+        yield b'{"question": "'
+        for _ in range(8):
+            yield b"a" * 65536
+
+    status, _body, pulled = asyncio.run(_post_chunks(client.app, oversized(), path="/api/v1/chat/stream"))
+    assert status == 413 and pulled <= 3
