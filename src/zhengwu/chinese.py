@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import zhconv
 
@@ -28,6 +29,7 @@ def to_simplified(text: str) -> str:
     return zhconv.convert(text, "zh-cn")
 
 
+@lru_cache(maxsize=16384)  # the same question, title and passage texts are normalised many times per answer
 def normalize(text: str) -> str:
     """Canonical form for matching (not for display): NFKC width folding, simplified script, lower case."""
     text = unicodedata.normalize("NFKC", text)

@@ -80,6 +80,13 @@ class ChunkStore:
                 "or restore a backup with `zhengwu restore FILE`."
             ) from exc
         self._lock = threading.RLock()
+        # The guide fields each document states, asked for on every guide answer: cached until the store
+        # changes, by this connection (``_changed``) or another process (SQLite's ``data_version``).
+        self._fields: dict[str, set[str]] = {}
+        self._fields_version: int | None = None
+
+    def _changed(self) -> None:
+        self._fields.clear()
 
     # -- reads ---------------------------------------------------------------------------------------------
     def doc_states(self) -> dict[str, tuple[str, str]]:
@@ -140,6 +147,17 @@ class ChunkStore:
 
     def fields_of(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
         """The guide fields each document states (a field whose text is only "无" or empty does not count)."""
+        with self._lock:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._fields_version:
+                self._fields_version = version
+                self._fields.clear()
+            missing = [d for d in dict.fromkeys(doc_ids) if d not in self._fields]
+            if missing:
+                self._fields.update(self._read_fields(missing))
+            return {d: set(self._fields[d]) for d in doc_ids}
+
+    def _read_fields(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {d: set() for d in doc_ids}
         with self._lock:
             for start in range(0, len(doc_ids), 500):
@@ -177,6 +195,7 @@ class ChunkStore:
     def replace_documents(self, items: Sequence[tuple[Document, str, list[Chunk], list[list[str]]]]) -> None:
         """Atomically replace documents with their new chunks: (document, source, chunks, tokens per chunk)."""
         with self._lock, self._db:
+            self._changed()
             for doc, source, chunks, tokens in items:
                 self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
                 self._db.execute(
@@ -199,11 +218,13 @@ class ChunkStore:
 
     def set_tokens(self, rows: Sequence[tuple[str, str]]) -> None:
         with self._lock, self._db:
+            self._changed()
             self._db.executemany("UPDATE chunks SET tokens = ? WHERE chunk_id = ?", [(t, c) for c, t in rows])
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('sparse_stale', '1')")
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         with self._lock, self._db:
+            self._changed()
             for doc_id in doc_ids:
                 self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))

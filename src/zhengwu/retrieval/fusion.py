@@ -99,6 +99,7 @@ def fusion_for(kind: str, model: Path | None, dense_weight: float) -> Fusion:
     return HandFusion(FusionWeights(dense=dense_weight))
 
 
+@lru_cache(maxsize=8192)  # the question's bigrams, once per question rather than once per candidate
 def _bigrams(text: str) -> frozenset[str]:
     text = "".join(ch for ch in text if ch.isalnum())
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
