@@ -175,9 +175,13 @@ def test_killing_a_worker_mid_load_loses_no_accepted_message(topology):
     port = free_port()
     server = serve(env, port, tmp / "serve4.log")
     try:
+        sessions: dict[int, str] = {}  # the id the service issued for each answered request
+
         def one(i: int):
             try:
-                r = ask(port, "实验动物生产许可的咨询电话是多少？", session_id=f"{i:032x}")
+                r = ask(port, "实验动物生产许可的咨询电话是多少？")
+                if r.status_code == 200:
+                    sessions[i] = r.json()["session_id"]
                 return i, r.status_code, r.headers.get("x-served-by")
             except httpx.HTTPError:
                 return i, None, None  # the connection died with the worker: not accepted, the client retries
@@ -199,7 +203,7 @@ def test_killing_a_worker_mid_load_loses_no_accepted_message(topology):
         with engine.connect() as connection:
             logged = {row[0] for row in connection.execute(sa.text("SELECT session_id FROM conversation_turns"))}
         engine.dispose()
-        missing = [i for i in accepted if f"{i:032x}" not in logged]
+        missing = [i for i in accepted if sessions[i] not in logged]
         assert not missing, f"answered but not recorded: {missing}"
         # The service keeps answering on the surviving (and the restarted) worker.
         assert ask(port, "实验动物生产许可的咨询电话是多少？").status_code == 200
