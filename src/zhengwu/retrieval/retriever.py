@@ -10,9 +10,10 @@ linear model by default, docs/retrieval.md); ``chunk_order`` decides which of a 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -29,6 +30,7 @@ from zhengwu.retrieval.query import detect_fields, intent_of
 SPARSE_CANDIDATES = 300
 # Every law article has a vector: the nearest 200 reach far enough down for a question in other words.
 DENSE_CANDIDATES = 200
+RESULT_CACHE_SIZE = 1024  # ranked results of this many recent (question, filters, k) kept per process
 EXPANSION_WEIGHT = 0.7  # a chunk's expansion BM25 counts this much towards which of its chunks is quoted
 CHUNK_DENSE_SHARE = 0.5
 CHUNK_DENSE_SPAN = 0.08
@@ -86,6 +88,12 @@ class Retriever:
         self._masks: dict[Filters, np.ndarray] = {}
         self._chunk_doc: tuple[list[str], np.ndarray] = ([], np.zeros(0, dtype=np.int64))
         self._cache_version = -1
+        # Ranked results of recent questions: citizens ask the same popular questions again and again, and
+        # retrieval is half of an answer's CPU. Keyed by the exact question, filters and k; emptied whenever the
+        # index changes (``Index.version``); never holding a result computed while the dense leg was down.
+        self._results: OrderedDict[tuple[str, Filters, int], list[DocHit]] = OrderedDict()
+        self._results_version = -1
+        self._results_lock = threading.Lock()
 
     def _mask(self, filters: Filters) -> np.ndarray:
         """Which BM25 rows pass the filters, cached per filter (one boolean per chunk) until the index changes."""
@@ -119,6 +127,27 @@ class Retriever:
         )
 
     def retrieve(self, question: str, filters: Filters = Filters(), k: int = 10) -> list[DocHit]:
+        key = (question, filters, k)
+        with self._results_lock:
+            if self._results_version != self.index.version:
+                self._results.clear()
+                self._results_version = self.index.version
+            cached = self._results.get(key)
+            if cached is not None:
+                self._results.move_to_end(key)
+        if cached is not None:
+            return [_copy(h) for h in cached]
+        version = self.index.version
+        found = self._retrieve(question, filters, k)
+        if self._dense_ok or not self.use_dense:
+            with self._results_lock:
+                if self._results_version == version:
+                    self._results[key] = [_copy(h) for h in found]
+                    while len(self._results) > RESULT_CACHE_SIZE:
+                        self._results.popitem(last=False)
+        return found
+
+    def _retrieve(self, question: str, filters: Filters, k: int) -> list[DocHit]:
         hits = self.candidates(question, filters)
         if not hits:
             return []
@@ -229,6 +258,11 @@ class Retriever:
             if self._on_dense_health:
                 self._on_dense_health(True)
         return found
+
+
+def _copy(hit: DocHit) -> DocHit:
+    """A hit the caller may change without changing the cached one."""
+    return replace(hit, chunks=list(hit.chunks), cosines=dict(hit.cosines), features=dict(hit.features))
 
 
 def chunk_order(sparse: dict[str, float], dense: dict[str, float]) -> list[tuple[str, float]]:

@@ -50,3 +50,39 @@ def test_langchain_retriever_returns_cited_documents(assistant):
     assert docs and docs[0].metadata["title"] == "中华人民共和国居民身份证法"
     assert docs[0].metadata["source_url"].startswith("http")
     assert "有效期" in docs[0].page_content
+
+
+def test_repeated_questions_are_served_from_the_result_cache_until_the_index_changes(fixture_index, monkeypatch):
+    retriever = Retriever(fixture_index)
+    first = retriever.retrieve("弩的运输审批", k=5)
+    calls = []
+    real = retriever.candidates
+    monkeypatch.setattr(retriever, "candidates", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    again = retriever.retrieve("弩的运输审批", k=5)
+    assert calls == [] and [h.doc.doc_id for h in again] == [h.doc.doc_id for h in first]
+    again[0].chunks.clear()  # a caller changing its copy does not change the cached result
+    assert retriever.retrieve("弩的运输审批", k=5)[0].chunks == first[0].chunks
+    retriever.retrieve("弩的运输审批", Filters(regions=("广东省", "全国")), k=5)  # other filters: computed
+    assert calls == [1]
+    fixture_index.version += 1  # what an ingest or a BM25 rebuild does
+    try:
+        retriever.retrieve("弩的运输审批", k=5)
+        assert calls == [1, 1]
+    finally:
+        fixture_index.version -= 1
+
+
+def test_a_result_computed_without_the_dense_leg_is_not_cached(fixture_index, monkeypatch):
+    retriever = Retriever(fixture_index)
+    real_query = fixture_index.dense.query
+
+    def down(*_args, **_kwargs):
+        raise ConnectionError("chroma down")
+
+    monkeypatch.setattr(fixture_index.dense, "query", down)
+    retriever.retrieve("实验动物生产许可需要什么材料", k=3)
+    monkeypatch.setattr(fixture_index.dense, "query", real_query)
+    queried = []
+    monkeypatch.setattr(fixture_index.dense, "query", lambda *a, **kw: queried.append(1) or real_query(*a, **kw))
+    retriever.retrieve("实验动物生产许可需要什么材料", k=3)
+    assert queried == [1]  # asked again, now with the dense leg
