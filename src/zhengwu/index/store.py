@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 from zhengwu.documents.document import Document
 from zhengwu.errors import OperatorError
 from zhengwu.index.chunking import Chunk
+
+CHUNK_CACHE_SIZE = 20_000  # chunks kept in memory per process (~10 MB of text)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -80,13 +83,22 @@ class ChunkStore:
                 "or restore a backup with `zhengwu restore FILE`."
             ) from exc
         self._lock = threading.RLock()
-        # The guide fields each document states, asked for on every guide answer: cached until the store
-        # changes, by this connection (``_changed``) or another process (SQLite's ``data_version``).
+        # Read-mostly data asked for on every answer — the guide fields each document states, recently read
+        # chunks — cached until the store changes, by this connection (``_changed``) or another process
+        # (SQLite's ``data_version``, ``_follow_other_writers``).
         self._fields: dict[str, set[str]] = {}
-        self._fields_version: int | None = None
+        self._chunks: OrderedDict[str, StoredChunk] = OrderedDict()
+        self._data_version: int | None = None
 
     def _changed(self) -> None:
         self._fields.clear()
+        self._chunks.clear()
+
+    def _follow_other_writers(self) -> None:
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self._changed()
 
     # -- reads ---------------------------------------------------------------------------------------------
     def doc_states(self) -> dict[str, tuple[str, str]]:
@@ -132,6 +144,25 @@ class ChunkStore:
             return self._db.execute("SELECT chunk_id, doc_id FROM chunks WHERE embed = 1").fetchall()
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """The stored chunks of these ids (unknown ids are left out). Recently read chunks are kept in memory
+        until the store changes: composing an answer reads the same articles again and again."""
+        with self._lock:
+            self._follow_other_writers()
+            if len(chunk_ids) > CHUNK_CACHE_SIZE // 10:  # a bulk read (re-index, repair): not worth keeping
+                return self._read_chunks(chunk_ids)
+            fetched = self._read_chunks([c for c in dict.fromkeys(chunk_ids) if c not in self._chunks])
+            out: dict[str, StoredChunk] = {}
+            for chunk_id in chunk_ids:
+                found = self._chunks.get(chunk_id) or fetched.get(chunk_id)
+                if found is not None:
+                    self._chunks[chunk_id] = found
+                    self._chunks.move_to_end(chunk_id)
+                    out[chunk_id] = found
+            while len(self._chunks) > CHUNK_CACHE_SIZE:
+                self._chunks.popitem(last=False)
+            return out
+
+    def _read_chunks(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
         out: dict[str, StoredChunk] = {}
         with self._lock:
             for start in range(0, len(chunk_ids), 500):
@@ -148,10 +179,7 @@ class ChunkStore:
     def fields_of(self, doc_ids: Sequence[str]) -> dict[str, set[str]]:
         """The guide fields each document states (a field whose text is only "无" or empty does not count)."""
         with self._lock:
-            version = self._db.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._fields_version:
-                self._fields_version = version
-                self._fields.clear()
+            self._follow_other_writers()
             missing = [d for d in dict.fromkeys(doc_ids) if d not in self._fields]
             if missing:
                 self._fields.update(self._read_fields(missing))

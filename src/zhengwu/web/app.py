@@ -39,7 +39,7 @@ from zhengwu.channels.routes import channel_routers
 from zhengwu.config import Settings, get_settings
 from zhengwu.ops.observability import LATENCY, REQUESTS, configure_logging, new_request_id, request_id
 from zhengwu.web.console import mount_console
-from zhengwu.web.limits import BodyLimit
+from zhengwu.web.limits import BodyLimit, ConnectionRotation
 from zhengwu.web.models import ErrorOut
 from zhengwu.web.routes import admin, chat, feedback, me, ops
 from zhengwu.web.state import AppState
@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             allow_credentials=True,
         )
     app.middleware("http")(_guard)
-    app.add_middleware(BodyLimit, body_timeout=settings.body_timeout_seconds)  # added last: runs first
+    app.add_middleware(BodyLimit, body_timeout=settings.body_timeout_seconds)
+    app.add_middleware(ConnectionRotation)  # added last: runs first
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for module in (chat, feedback, me, ops, admin):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import OrderedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -89,3 +90,41 @@ async def _refuse(send: Send, refusal: tuple[int, dict]) -> None:
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+class ConnectionRotation:
+    """Every ``every``-th response on a connection says ``Connection: close`` (nginx's ``keepalive_requests``).
+
+    With several workers the kernel hands each new connection to whichever worker accepts it, and a kept-alive
+    connection then stays with that worker: 20 long-lived client connections split 15 / 5 left one worker at
+    100 % CPU and the other at 30 % (load_benchmark.py). Reconnecting now and then lets the less busy worker
+    take them. Connections are told apart by the client's address and port (a reconnect gets a new port)."""
+
+    def __init__(self, app: ASGIApp, every: int = 10, remembered: int = 10_000) -> None:
+        self.app = app
+        self.every = every
+        self.remembered = remembered
+        self._counts: OrderedDict[tuple, int] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] != "http" or not client:
+            await self.app(scope, receive, send)
+            return
+        key = tuple(client)
+        count = self._counts.pop(key, 0) + 1
+        if count >= self.every:
+            closing = True
+        else:
+            closing = False
+            self._counts[key] = count
+            while len(self._counts) > self.remembered:
+                self._counts.popitem(last=False)
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, send_closing if closing else send)

@@ -34,3 +34,16 @@ def test_the_fields_of_a_document_follow_every_writer(tmp_path):
     assert "phone" in worker.fields_of(["dog"])["dog"]
     worker.delete_documents(["dog"])
     assert worker.fields_of(["dog"]) == {"dog": set()}
+
+
+def test_cached_chunks_follow_every_writer(tmp_path):
+    path = tmp_path / "chunks.sqlite3"
+    worker, indexer = ChunkStore(path), ChunkStore(path)
+    store_documents(indexer, [guide("020-12345678")])
+    phone = [c for c in worker.chunks_of("dog") if c.field == "phone"][0].chunk_id
+    assert "020-12345678" in worker.get_chunks([phone])[phone].text
+    assert worker.get_chunks([phone, "no-such-chunk"]).keys() == {phone}
+    store_documents(indexer, [guide("020-55556666")])  # another process re-indexed the guide
+    assert "020-55556666" in worker.get_chunks([phone])[phone].text
+    worker.delete_documents(["dog"])
+    assert worker.get_chunks([phone]) == {}
