@@ -75,3 +75,18 @@ def emptied(engine: sa.Engine) -> sa.Engine:
     with engine.begin() as connection:
         connection.exec_driver_sql(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE")
     return engine
+
+
+# Redis for the suites that share state through it (database 15: nothing else on the machine uses it).
+TEST_REDIS_URL = os.environ.get("ZHENGWU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_or_skip(url: str = TEST_REDIS_URL):
+    """A client of the test Redis, or the test is skipped when none answers."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError:
+        pytest.skip(f"no Redis at {url}")
+    return client

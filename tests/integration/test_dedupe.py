@@ -11,13 +11,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers.databases import BACKENDS, migrated_engine
+from helpers.databases import BACKENDS, TEST_REDIS_URL, migrated_engine, redis_or_skip
 
 from zhengwu.channels.dedupe import DbDeduper, MemoryDeduper, RedisDeduper, digest, make_deduper
 from zhengwu.config import Settings
 from zhengwu.db.models import ProcessedMessage, utcnow
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = TEST_REDIS_URL
 
 
 @pytest.fixture(params=BACKENDS)
@@ -28,12 +28,7 @@ def engine(request, tmp_path) -> Iterator[sa.Engine]:
 
 @pytest.fixture
 def redis_deduper() -> Iterator[RedisDeduper]:
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
+    client = redis_or_skip(REDIS_URL)
     prefix = f"zhengwu:test:{secrets.token_hex(6)}:"
     yield RedisDeduper(REDIS_URL, prefix=prefix)
     for key in client.scan_iter(match=prefix + "*"):

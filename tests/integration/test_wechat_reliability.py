@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 from helpers import app_for, serving
-from helpers.databases import BACKENDS, migrated_engine
+from helpers.databases import BACKENDS, TEST_REDIS_URL, migrated_engine, redis_or_skip
 from helpers.wechat import (
     GH,
     PHONE,
@@ -49,7 +49,7 @@ from zhengwu.personal import PeopleStore
 
 TOKEN = "reliable-token"
 OTHER_Q = "弩的运输审批需要什么材料？"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = TEST_REDIS_URL
 ROWS = PendingReply.__table__
 
 
@@ -313,12 +313,7 @@ def shared_tokens(request, people, tmp_path):
         settings = {"data_dir": tmp_path}
         yield lambda: SharedTokens(type("S", (), settings)(), lambda: people.engine)
         return
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
+    client = redis_or_skip(REDIS_URL)
     yield lambda: SharedTokens(type("S", (), {"redis_url": REDIS_URL})())
     for key in client.scan_iter(match=REDIS_PREFIX + "*"):
         client.delete(key)
