@@ -23,6 +23,7 @@ class Citation:
     snippet: str
     region: str = ""
     doc_type: str = ""
+    updated: str = ""  # the document's 更新/生效 date (ISO), shown beside the source so staleness is visible
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class CitationList:
                 return c.n
         n = self._start + len(self.items) + 1
         self.items.append(Citation(n, doc.doc_id, doc.title, section, doc.source_url, clip(snippet, SNIPPET_CHARS)
-                                   if snippet else "", doc.region, doc.doc_type))
+                                   if snippet else "", doc.region, doc.doc_type, doc.updated))
         return n
 
     def number_of(self, doc_id: str) -> int | None:
@@ -51,6 +51,11 @@ def citation_label(c: Citation) -> str:
     return f"[{c.n}] 《{c.title}》{where}"
 
 
+def citation_date(c: Citation) -> str:
+    """``（更新于 2024-05-01）`` when the document carries a date, else nothing."""
+    return f"（更新于 {c.updated}）" if c.updated else ""
+
+
 def render_plain(answer: Answer, link: Callable[[Citation], str] | None = None) -> str:
     """The answer's text with its sources as a numbered list: what a text-only channel shows. ``link`` may
     shorten URLs (WeChat's ``/s/…`` links)."""
@@ -59,5 +64,5 @@ def render_plain(answer: Answer, link: Callable[[Citation], str] | None = None) 
     lines = [answer.text, "", SOURCES_HEADING]
     for c in answer.citations:
         url = link(c) if link else c.source_url
-        lines.append(f"{citation_label(c)} {url}".rstrip())
+        lines.append(f"{citation_label(c)}{citation_date(c)} {url}".rstrip())
     return "\n".join(lines)

@@ -6,6 +6,26 @@ Document -> Chunk -> Index -> Retriever -> Answer -> Channel.
 address the assistant, ``corpus`` regenerates the bundled ``corpus/`` from raw public data.
 """
 
-from zhengwu.documents.document import DOC_TYPE_LABELS, DOC_TYPES, NATIONAL, STATUSES, Document, LoadError
+from zhengwu.documents.document import (
+    DOC_TYPE_LABELS,
+    DOC_TYPES,
+    EXPIRES,
+    NATIONAL,
+    STATUSES,
+    Document,
+    LoadError,
+    expired,
+    expiry_date,
+)
 
-__all__ = ["DOC_TYPE_LABELS", "DOC_TYPES", "NATIONAL", "STATUSES", "Document", "LoadError"]
+__all__ = [
+    "DOC_TYPES",
+    "DOC_TYPE_LABELS",
+    "EXPIRES",
+    "NATIONAL",
+    "STATUSES",
+    "Document",
+    "LoadError",
+    "expired",
+    "expiry_date",
+]

@@ -7,14 +7,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 DocType = Literal["service_guide", "law", "policy", "faq"]
 DOC_TYPES: tuple[str, ...] = ("service_guide", "law", "policy", "faq")
 DOC_TYPE_LABELS: dict[str, str] = {"service_guide": "办事指南", "law": "法律法规", "policy": "政策文件", "faq": "问答"}
-# "active": in force / in service. "repealed": kept for reference, never used to answer.
-STATUSES: tuple[str, ...] = ("active", "repealed", "draft")
+# "active": in force / in service. "repealed" (a law or policy) and "withdrawn" (a service item no longer
+# offered): kept for reference, never used to answer. "draft": not yet published.
+STATUSES: tuple[str, ...] = ("active", "repealed", "withdrawn", "draft")
+# Front matter ``expires: YYYY-MM-DD`` (失效日期): from that day on the document is not answered from, whatever
+# its status says; checked when a question is asked, so no re-index is needed on the day.
+EXPIRES = "expires"
+
+
+def expiry_date(extra: Mapping[str, Any]) -> date | None:
+    """The day a document stops applying (``extra["expires"]``), or None when it has none or it is unreadable."""
+    value = str(extra.get(EXPIRES) or "").strip()
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def expired(extra: Mapping[str, Any], today: date) -> bool:
+    until = expiry_date(extra)
+    return until is not None and until <= today
 
 NATIONAL = "全国"
 

@@ -205,7 +205,7 @@ class _Cites:
             self._by_doc[doc_id] = n
             label = section or ("办事指南" if doc.doc_type == "service_guide" else "")
             self.citations.append(Citation(n, doc.doc_id, doc.title, label, doc.source_url, "",
-                                           doc.region, doc.doc_type))
+                                           doc.region, doc.doc_type, doc.updated))
         return f"[{self._by_doc[doc_id]}]"
 
     def by_title(self, item_name: str) -> str | None:

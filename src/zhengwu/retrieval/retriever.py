@@ -14,11 +14,13 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Protocol
 
 import numpy as np
 
 from zhengwu.chinese import normalize
+from zhengwu.documents import expired
 from zhengwu.documents.guide_fields import KEY_OF_HEADING
 from zhengwu.index import Index
 from zhengwu.index.chunking import doc_id_of, is_card
@@ -88,16 +90,21 @@ class Retriever:
         self._masks: dict[Filters, np.ndarray] = {}
         self._chunk_doc: tuple[list[str], np.ndarray] = ([], np.zeros(0, dtype=np.int64))
         self._cache_version = -1
+        self._masks_day: date | None = None
         # Ranked results of recent questions: citizens ask the same popular questions again and again, and
         # retrieval is half of an answer's CPU. Keyed by the exact question, filters and k; emptied whenever the
         # index changes (``Index.version``); never holding a result computed while the dense leg was down.
         self._results: OrderedDict[tuple[str, Filters, int], list[DocHit]] = OrderedDict()
         self._results_version = -1
+        self._results_day: date | None = None
         self._results_lock = threading.Lock()
 
     def _mask(self, filters: Filters) -> np.ndarray:
         """Which BM25 rows pass the filters, cached per filter (one boolean per chunk) until the index changes."""
         sparse = self.index.sparse  # may rebuild (and bump the version) on first use
+        if self._masks_day != date.today():  # a document's expiry date may have come: filter again
+            self._masks.clear()
+            self._masks_day = date.today()
         if self._cache_version != self.index.version:
             doc_ids = sorted(self.index.documents())
             position = {d: i for i, d in enumerate(doc_ids)}
@@ -119,19 +126,20 @@ class Retriever:
         return mask
 
     @staticmethod
-    def passes(doc: DocMeta, filters: Filters) -> bool:
+    def passes(doc: DocMeta, filters: Filters, today: date | None = None) -> bool:
         return (
             (filters.regions is None or doc.region in filters.regions)
             and (filters.doc_types is None or doc.doc_type in filters.doc_types)
             and doc.status in filters.statuses
+            and not expired(doc.extra, today or date.today())
         )
 
     def retrieve(self, question: str, filters: Filters = Filters(), k: int = 10) -> list[DocHit]:
         key = (question, filters, k)
         with self._results_lock:
-            if self._results_version != self.index.version:
+            if (self._results_version, self._results_day) != (self.index.version, date.today()):
                 self._results.clear()
-                self._results_version = self.index.version
+                self._results_version, self._results_day = self.index.version, date.today()
             cached = self._results.get(key)
             if cached is not None:
                 self._results.move_to_end(key)

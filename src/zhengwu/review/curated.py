@@ -188,6 +188,6 @@ class CuratedAnswers:
             out.append(Citation(
                 n=len(out) + 1, doc_id=doc.doc_id, title=doc.title, section=source.section,
                 source_url=doc.source_url or source.source_url, snippet=snippet, region=doc.region,
-                doc_type=doc.doc_type,
+                doc_type=doc.doc_type, updated=doc.updated,
             ))
         return out

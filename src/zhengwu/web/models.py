@@ -42,6 +42,7 @@ class CitationOut(BaseModel):
     snippet: str
     region: str = ""
     doc_type: str = ""
+    updated: str = Field(default="", description="The source's 更新/生效 date (YYYY-MM-DD), when it has one.")
 
 
 class HandoffOut(BaseModel):

@@ -108,7 +108,9 @@ def test_markdown_without_front_matter(tmp_path: Path) -> None:
         ("- just\n- a list\n", "front matter must be a mapping"),
         ("title: 无编号\n", "front matter is missing required key(s): doc_id"),
         ("doc_id: a\ntitle: t\ndoc_type: foo\n", "doc_type 'foo' is not one of service_guide, law, policy, faq"),
-        ("doc_id: a\ntitle: t\nstatus: gone\n", "status 'gone' is not one of active, repealed, draft"),
+        ("doc_id: a\ntitle: t\nstatus: gone\n", "status 'gone' is not one of active, repealed, withdrawn, draft"),
+        ("doc_id: a\ntitle: t\nexpires: 2025-13-40\n", "front matter key expires must be a date YYYY-MM-DD"),
+        ("doc_id: a\ntitle: t\nexpires: 下个月\n", "front matter key expires must be a date YYYY-MM-DD"),
         ("doc_id: a\ntitle: [x, y]\n", "front matter key 'title' must be a single value"),
     ],
 )

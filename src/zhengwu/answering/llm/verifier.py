@@ -131,7 +131,8 @@ class Verifier:
                 self._renumber[n] = len(self._renumber) + 1
                 s = by_number[n]
                 self.citations.append(Citation(self._renumber[n], s.doc.doc_id, s.doc.title, s.section,
-                                               s.doc.source_url, s.text[:SNIPPET_CHARS], s.doc.region, s.doc.doc_type))
+                                               s.doc.source_url, s.text[:SNIPPET_CHARS], s.doc.region, s.doc.doc_type,
+                                               s.doc.updated))
             marks.append(f"[{self._renumber[n]}]")
         body, end = (bare[:-1], bare[-1]) if bare[-1] in _CLAUSE_ENDS else (bare, "")
         return f"{body}{''.join(dict.fromkeys(marks))}{end}"

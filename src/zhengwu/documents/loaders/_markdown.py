@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from zhengwu.documents.document import DOC_TYPES, NATIONAL, STATUSES, Document
+from zhengwu.documents.document import DOC_TYPES, EXPIRES, NATIONAL, STATUSES, Document, expiry_date
 from zhengwu.documents.loaders._common import (
     LoadFailure,
     check_choice,
@@ -68,6 +68,8 @@ def markdown_document(text: str, *, stem: str, display: str, fallback_id: str) -
     if missing:
         raise LoadFailure(f"front matter is missing required key(s): {', '.join(missing)}")
     extra = {str(key): _jsonable(value) for key, value in values.items() if str(key) not in _STR_FIELDS}
+    if extra.get(EXPIRES) not in (None, "") and expiry_date(extra) is None:  # a typo must not keep it in force
+        raise LoadFailure(f"front matter key {EXPIRES} must be a date YYYY-MM-DD, not {extra[EXPIRES]!r}")
     return Document(
         doc_id=fields["doc_id"],
         title=fields["title"],

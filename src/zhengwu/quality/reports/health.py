@@ -28,6 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from zhengwu.documents import expired
 from zhengwu.documents.guide_fields import KEY_FIELDS as GUIDE_KEY_FIELDS
 from zhengwu.documents.guide_fields import LABELS
 from zhengwu.index.chunking import chunk_document
@@ -172,7 +173,7 @@ def check_corpus(
             age = (as_of - updated).days if updated else None
             if age is None or age > stale_days:
                 report.stale.append(StaleDoc(ref, age))
-        if doc.status != "active":
+        if doc.status != "active" or expired(doc.extra, as_of):  # not answered from: repealed, withdrawn, expired
             report.inactive.append(ref)
         if doc.title.strip():
             titles[re.sub(r"\s+", "", doc.title)].append(doc)

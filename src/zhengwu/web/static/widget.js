@@ -133,6 +133,7 @@
     '.zw-sources a:hover{text-decoration:underline;}',
     '.zw-source-n{color:var(--zw-muted);margin-right:4px;}',
     '.zw-source-region{margin-left:6px;padding:0 5px;border-radius:4px;background:#eef1f6;color:var(--zw-muted);font-size:12px;}',
+    '.zw-source-date{margin-left:6px;color:var(--zw-muted);font-size:12px;}',
     '.zw-feedback{display:flex;align-items:center;flex-wrap:wrap;gap:6px;margin-top:8px;white-space:normal;font-size:12px;color:var(--zw-muted);}',
     '.zw-fb{display:inline-flex;align-items:center;justify-content:center;gap:4px;height:28px;padding:0 10px;',
     '  border:1px solid var(--zw-border);border-radius:14px;background:#fff;color:var(--zw-muted);cursor:pointer;font-size:12px;line-height:1;}',
@@ -400,6 +401,7 @@
         li.appendChild(el('span', '', label));
       }
       if (c.region) li.appendChild(el('span', 'zw-source-region', c.region));
+      if (c.updated) li.appendChild(el('span', 'zw-source-date', '更新于 ' + c.updated));
       ol.appendChild(li);
     });
     box.appendChild(ol);
