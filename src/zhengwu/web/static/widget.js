@@ -8,6 +8,7 @@
  *           data-title="政务助手"          (panel title)
  *           data-region="广州市"           (optional: sent with every question as `region`)
  *           data-open="true"              (optional: open the panel on page load)
+ *           data-user-token="…"           (optional: the city portal's signed token of a logged-in citizen)
  *           defer></script>
  *
  * The widget adds a floating button at the bottom right that opens a chat panel. It talks to
@@ -20,7 +21,12 @@
  *
  * Everything lives in a Shadow DOM (classes prefixed `zw-` as well), so the host page's CSS does not leak in.
  * Answer text is never inserted as HTML: nodes are built with textContent, and only http(s) URLs become links.
- * A small API is exposed as window.ZhengwuWidget: open(), close(), toggle(), ask(question), reset(); and the
+ * A citizen logged in through the city portal (data-user-token, or ZhengwuWidget.signIn(token)) gets a "我的信息"
+ * button: whether personalisation is on, a switch for it, export and deletion of their data (PIPL Art. 44–47),
+ * each confirmed in Chinese, through POST {api}/api/v1/me/*. The token is kept in memory only.
+ *
+ * A small API is exposed as window.ZhengwuWidget: open(), close(), toggle(), ask(question), reset(),
+ * signIn(token), signOut(); and the
  * page receives `zhengwu:answer` / `zhengwu:error` / `zhengwu:feedback` DOM events (detail: question, answer or
  * message; turn_id and value) on document.
  */
@@ -55,7 +61,8 @@
     api: (attr('api') || scriptOrigin()).replace(/\/+$/, ''),
     title: (attr('title') || '政务助手').trim() || '政务助手',
     region: (attr('region') || '').trim() || null,
-    open: (attr('open') || '').toLowerCase() === 'true'
+    open: (attr('open') || '').toLowerCase() === 'true',
+    userToken: (attr('user-token') || '').trim() || null
   };
   var STORAGE_KEY = 'zw-chat:' + config.api;
 
@@ -134,6 +141,13 @@
     '.zw-source-n{color:var(--zw-muted);margin-right:4px;}',
     '.zw-source-region{margin-left:6px;padding:0 5px;border-radius:4px;background:#eef1f6;color:var(--zw-muted);font-size:12px;}',
     '.zw-source-date{margin-left:6px;color:var(--zw-muted);font-size:12px;}',
+    '.zw-account{padding:10px 14px;border-bottom:1px solid #e3e7ee;background:#f7f9fc;font-size:13px;}',
+    '.zw-account[hidden],.zw-account-btn[hidden]{display:none;}',
+    '.zw-account-row{display:flex;align-items:center;gap:8px;cursor:pointer;}',
+    '.zw-account-actions{display:flex;gap:8px;margin-top:8px;}',
+    '.zw-account-action{font:inherit;padding:4px 10px;border:1px solid #c9d1dd;border-radius:6px;background:#fff;cursor:pointer;}',
+    '.zw-delete{color:#b42318;border-color:#f0b3ad;}',
+    '.zw-account-note{margin:6px 0 0;color:var(--zw-muted);min-height:1em;}',
     '.zw-feedback{display:flex;align-items:center;flex-wrap:wrap;gap:6px;margin-top:8px;white-space:normal;font-size:12px;color:var(--zw-muted);}',
     '.zw-fb{display:inline-flex;align-items:center;justify-content:center;gap:4px;height:28px;padding:0 10px;',
     '  border:1px solid var(--zw-border);border-radius:14px;background:#fff;color:var(--zw-muted);cursor:pointer;font-size:12px;line-height:1;}',
@@ -197,6 +211,7 @@
 
   var uid = 'zw-' + Math.random().toString(36).slice(2, 8);
   var host, root, bubble, panel, list, input, send, status, busy = false;
+  var accountBtn, account, accountSwitch, accountNote;
 
   function build() {
     host = document.createElement('div');
@@ -239,7 +254,14 @@
     close.setAttribute('aria-label', '关闭' + config.title);
     close.appendChild(svgIcon(['M6 6l12 12', 'M18 6L6 18']));
     close.addEventListener('click', function () { closePanel(true); });
+    accountBtn = el('button', 'zw-icon-btn zw-account-btn', '我的信息');
+    accountBtn.type = 'button';
+    accountBtn.hidden = !config.userToken;
+    accountBtn.setAttribute('aria-expanded', 'false');
+    accountBtn.setAttribute('aria-controls', uid + '-account');
+    accountBtn.addEventListener('click', function () { toggleAccount(); });
     header.appendChild(title);
+    header.appendChild(accountBtn);
     header.appendChild(reset);
     header.appendChild(close);
 
@@ -282,6 +304,7 @@
     note.id = uid + '-note';
 
     panel.appendChild(header);
+    panel.appendChild(buildAccount());
     panel.appendChild(list);
     panel.appendChild(status);
     panel.appendChild(form);
@@ -649,6 +672,7 @@
 
     try {
       var payload = { question: question, session_id: state.sessionId || null, region: config.region };
+      if (config.userToken) payload.user_token = config.userToken;
       var answer = await askStream(payload, onDelta, function () {
         streamed = '';
         if (live) live.textContent = '';
@@ -677,6 +701,114 @@
     }
   }
 
+  // ------------------------------------------------------------------------------------------------ my data
+  function buildAccount() {
+    account = el('div', 'zw-account');
+    account.id = uid + '-account';
+    account.hidden = true;
+    account.setAttribute('role', 'region');
+    account.setAttribute('aria-label', '我的个人信息');
+    var row = el('label', 'zw-account-row');
+    accountSwitch = el('input');
+    accountSwitch.type = 'checkbox';
+    accountSwitch.setAttribute('role', 'switch');
+    accountSwitch.className = 'zw-switch';
+    accountSwitch.addEventListener('change', function () { setPersonalisation(accountSwitch.checked); });
+    row.appendChild(accountSwitch);
+    row.appendChild(el('span', '', '根据我的办事记录提供个性化解答'));
+    var actions = el('div', 'zw-account-actions');
+    var exportBtn = el('button', 'zw-account-action zw-export', '导出我的信息');
+    exportBtn.type = 'button';
+    exportBtn.addEventListener('click', exportMine);
+    var deleteBtn = el('button', 'zw-account-action zw-delete', '删除我的信息');
+    deleteBtn.type = 'button';
+    deleteBtn.addEventListener('click', deleteMine);
+    actions.appendChild(exportBtn);
+    actions.appendChild(deleteBtn);
+    accountNote = el('p', 'zw-account-note');
+    accountNote.setAttribute('role', 'status');
+    account.appendChild(row);
+    account.appendChild(actions);
+    account.appendChild(accountNote);
+    return account;
+  }
+
+  async function me(path, extra) {
+    var resp = await post('/api/v1/me/' + path, Object.assign({ user_token: config.userToken }, extra || {}));
+    if (!resp.ok) throw await httpError(resp);
+    return resp.json();
+  }
+
+  function showConsent(consents) {
+    var on = !!(consents && consents.personalisation && consents.personalisation.granted);
+    accountSwitch.checked = on;
+    accountSwitch.setAttribute('aria-checked', on ? 'true' : 'false');
+    return on;
+  }
+
+  async function toggleAccount() {
+    var opening = account.hidden;
+    account.hidden = !opening;
+    accountBtn.setAttribute('aria-expanded', opening ? 'true' : 'false');
+    if (!opening) return;
+    accountNote.textContent = '正在读取…';
+    try {
+      var on = showConsent(await me('consent'));
+      accountNote.textContent = on ? '个性化服务已开启。' : '个性化服务未开启。';
+    } catch (err) { accountNote.textContent = errorMessage(err); }
+  }
+
+  async function setPersonalisation(on) {
+    accountSwitch.disabled = true;
+    try {
+      showConsent(await me('consent', { personalisation: on }));
+      accountNote.textContent = on ? '已开启个性化服务：回答将参考您的办事记录。' : '已关闭个性化服务：回答不再使用您的个人信息。';
+    } catch (err) {
+      accountSwitch.checked = !on;
+      accountNote.textContent = errorMessage(err);
+    } finally { accountSwitch.disabled = false; }
+  }
+
+  async function exportMine() {
+    if (!window.confirm('将下载我们保存的关于您的全部信息（可能含身份证号等敏感信息），请在安全的设备上保存。是否继续？')) return;
+    try {
+      var data = await me('export');
+      var blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+      var link = document.createElement('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = '我的信息.json';
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+      accountNote.textContent = '已导出您的信息。';
+    } catch (err) { accountNote.textContent = errorMessage(err); }
+  }
+
+  async function deleteMine() {
+    if (!window.confirm('确定删除我们保存的关于您的全部个人信息（办事记录、对话记录、授权记录）吗？删除后无法恢复。')) return;
+    try {
+      await me('delete');
+      signOut();
+      resetConversation();
+      accountNote.textContent = '';
+      var m = addMessage('bot');
+      m.card.appendChild(el('div', 'zw-text', '您的个人信息已全部删除。'));
+    } catch (err) { accountNote.textContent = errorMessage(err); }
+  }
+
+  function signIn(token) {
+    config.userToken = (token || '').trim() || null;
+    accountBtn.hidden = !config.userToken;
+  }
+
+  function signOut() {
+    config.userToken = null;
+    accountBtn.hidden = true;
+    account.hidden = true;
+    accountBtn.setAttribute('aria-expanded', 'false');
+  }
+
   // ------------------------------------------------------------------------------------------------ start
   function start() {
     if (document.getElementById('zw-widget-host')) return;
@@ -690,6 +822,8 @@
     toggle: function () { toggle(); },
     ask: function (question) { if (panel.hidden) openPanel(); return submit(question); },
     reset: function () { resetConversation(); },
+    signIn: function (token) { signIn(token); },
+    signOut: function () { signOut(); },
     config: config
   };
 
