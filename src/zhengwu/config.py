@@ -122,6 +122,8 @@ class Settings(BaseSettings):
                                 "than this is purged.")
     security_log_retention_days: int = Field(default=180, ge=180, description="The staff access audit is kept "
                                              "this long (at least 180 days, 网络安全法 第二十一条), then purged.")
+    stale_after_days: int = Field(default=730, ge=1, description="Corpus health (`zhengwu corpus health`, the "
+                                  "console's 资料健康) lists documents whose `updated` date is older than this.")
     log_format: Literal["json", "text"] = Field(default="json", description="`zhengwu serve` log lines.")
     redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0: shared de-duplication "
                                   "and rate limits across workers. Unset: the database / per-process.")

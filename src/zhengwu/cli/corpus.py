@@ -67,13 +67,14 @@ def build_command(source_dir: Path, out_dir: Path, quiet: bool) -> None:
               help="Write a self-contained HTML report with every table and a chart of problems by kind.")
 @click.option("--csv", "csv_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Write one CSV per check into this folder (UTF-8 with BOM: opens in Excel).")
-@click.option("--stale-days", default=730, show_default=True, type=click.IntRange(min=0),
-              help="A document whose `updated` date is older than this is stale (laws excepted).")
+@click.option("--stale-days", type=click.IntRange(min=0),
+              help="A document whose `updated` date is older than this is stale (laws excepted). "
+                   "Default: ZHENGWU_STALE_AFTER_DAYS (730).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Measure age from this date (default: today).")
 @click.option("--retrieved", "retrieved", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               metavar="REPORT.json", help="A `zhengwu eval --out` report (repeatable): list the documents that "
                                           "none of its questions retrieved.")
-def health_command(paths: tuple[Path, ...], html: Path | None, csv_dir: Path | None, stale_days: int,
+def health_command(paths: tuple[Path, ...], html: Path | None, csv_dir: Path | None, stale_days: int | None,
                    as_of, retrieved: tuple[Path, ...]) -> None:
     """Corpus health for data governance: service guides missing 申请材料, 咨询电话 or 办理时限, stale or undated
     documents, the same item name in several regions, repealed or draft documents still indexed, and (with
@@ -88,6 +89,8 @@ def health_command(paths: tuple[Path, ...], html: Path | None, csv_dir: Path | N
     """
     from zhengwu.quality.reports import health
 
+    if stale_days is None:
+        stale_days = get_settings().stale_after_days
     options: dict = {"stale_days": stale_days, "as_of": as_of.date() if as_of else None}
     if retrieved:
         try:

@@ -572,3 +572,13 @@ def test_ids_and_page_numbers_no_row_can_have_are_a_404_or_page_one(env):
         assert published.status_code == 303, (raw, published.status_code)
         for page in ("/console/conversations", "/console/handoffs"):
             assert env.client.get(page, params={"page": raw}).status_code == 200, (page, raw)
+
+
+def test_corpus_health_of_the_running_index_in_the_console(env):
+    """Issue 16: the corpus-health checks in the console, for reviewers and admins, never for strangers."""
+    assert env.client.get("/console/health", follow_redirects=False).status_code in (303, 401)
+    signed_in(env, "bob")
+    first = env.client.get("/console/health")
+    assert first.status_code == 200 and "text/html" in first.headers["content-type"]
+    assert "审核台 · 当前索引" in first.text and "<script" not in first.text
+    assert env.client.get("/console/health").text == first.text  # built once per index version and day

@@ -3,17 +3,20 @@
     GET  /console/gaps, /console/gaps.csv                  questions the knowledge base failed, grouped
     GET  /console/handoffs                                 complaints, reports, suggestions handed off
     GET  /console/export, /console/export/reviewed.jsonl   review sets (shared/eval/FORMAT.md)
+    GET  /console/health                                   corpus health of the running index
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from zhengwu.answering.vocabulary import HANDOFF_CATEGORY_LABELS
+from zhengwu.quality.reports import health
 from zhengwu.review import RATING_LABELS, RATINGS, gaps_csv, knowledge_gaps, review_items, review_jsonl
 from zhengwu.web.console.access import reviewer, reviews
 from zhengwu.web.console.auth import StaffSession
@@ -26,6 +29,24 @@ HANDOFF_PAGE_SIZE = 50
 
 def _gaps(request: Request) -> list[Any]:
     return knowledge_gaps(reviews(request).gap_turns(), app_state(request).assistant.index)
+
+
+_HEALTH: dict[tuple, str] = {}  # the last report, per index version, age limit and day: one build per change
+
+
+@router.get("/health")
+def health_page(request: Request, who: StaffSession = Depends(reviewer)) -> Response:
+    """The corpus-health report (``zhengwu corpus health``) of the index the service answers from: guides
+    missing 申请材料/咨询电话/办理时限, stale or undated documents, repealed, withdrawn or expired ones."""
+    state = app_state(request)
+    index = state.assistant.index
+    days = state.settings.stale_after_days
+    key = (id(index), index.version, days, date.today())
+    if key not in _HEALTH:
+        report = health.check_store(index.store, stale_days=days)
+        _HEALTH.clear()
+        _HEALTH[key] = health.render_html(report, source="审核台 · 当前索引")
+    return HTMLResponse(_HEALTH[key])
 
 
 @router.get("/gaps")
