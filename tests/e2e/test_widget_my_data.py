@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from helpers import ARTIFACTS, REPO_ROOT, app_for, make_assistant, serving
 from helpers.browser import chromium, playwright_or_skip
+from helpers.databases import sqlite_people
 
-from zhengwu.db import make_engine, upgrade
-from zhengwu.personal import PeopleStore, sign_user_token
-from zhengwu.pii import mask_pii
+from zhengwu.personal import sign_user_token
 
 playwright_sync = playwright_or_skip()
 expect = playwright_sync.expect
@@ -37,13 +36,10 @@ def save_screenshot(page, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, fixture_settings, fixture_index):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('widget-me') / 'people.sqlite3'}")
-    upgrade(engine)
-    people = PeopleStore(engine, mask=mask_pii)
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0, "portal_secret": SECRET})
-    with serving(app_for(settings, make_assistant(settings, fixture_index, people=people), people)) as url:
+    with sqlite_people(tmp_path_factory.mktemp("widget-me") / "people.sqlite3") as people, \
+            serving(app_for(settings, make_assistant(settings, fixture_index, people=people), people)) as url:
         yield url, people
-    engine.dispose()
 
 
 def test_a_signed_in_citizen_switches_personalisation_exports_and_deletes(served):

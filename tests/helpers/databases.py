@@ -90,3 +90,13 @@ def redis_or_skip(url: str = TEST_REDIS_URL):
     except redis.exceptions.RedisError:
         pytest.skip(f"no Redis at {url}")
     return client
+
+
+@contextmanager
+def sqlite_people(path: Path) -> Iterator:
+    """A people store in a migrated SQLite file at ``path``, with transcripts masked as the service masks them."""
+    from zhengwu.personal import PeopleStore
+    from zhengwu.pii import mask_pii
+
+    with migrated_engine("sqlite", path.parent, path.name) as engine:
+        yield PeopleStore(engine, mask=mask_pii)

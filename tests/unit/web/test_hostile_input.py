@@ -10,10 +10,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from helpers import app_for, make_assistant
+from helpers.databases import sqlite_people
 
-from zhengwu.db import make_engine, upgrade
-from zhengwu.personal import PeopleStore, sign_user_token
-from zhengwu.pii import mask_pii
+from zhengwu.personal import sign_user_token
 
 PORTAL = "portal-hostile"
 NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e999", "-1e999")
@@ -22,14 +21,11 @@ HUGE = ("9223372036854775808", "18446744073709551616", "1" + "0" * 400)
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, fixture_settings, fixture_index):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'people.sqlite3'}")
-    upgrade(engine)
-    people = PeopleStore(engine, mask=mask_pii)
     settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0, "portal_secret": PORTAL})
-    with TestClient(app_for(settings, make_assistant(settings, fixture_index, people=people), people),
-                    raise_server_exceptions=False) as client:
+    with sqlite_people(tmp_path_factory.mktemp("hostile") / "people.sqlite3") as people, \
+            TestClient(app_for(settings, make_assistant(settings, fixture_index, people=people), people),
+                       raise_server_exceptions=False) as client:
         yield client
-    engine.dispose()
 
 
 def bodies() -> list[tuple[str, str]]:
