@@ -525,3 +525,9 @@ def test_the_webhook_answers_malformed_updates_without_a_server_error(service, f
     update["message"]["chat"]["id"] = [1, 2, 3]
     odd = httpx.post(f"{service}/telegram/webhook", json=update, headers=headers, timeout=TIMEOUT)
     assert odd.status_code == 200
+    user = new_user()
+    numeric = message_update(user, QUESTION)
+    numeric["message"]["text"] = 12345  # not a string: answered as a non-text message
+    assert httpx.post(f"{service}/telegram/webhook", json=numeric, headers=headers, timeout=TIMEOUT).status_code == 200
+    [reply] = fake_api.wait(user)
+    assert reply["text"] == wording.NON_TEXT

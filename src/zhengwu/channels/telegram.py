@@ -216,6 +216,9 @@ class TelegramBot:
         await self._say(update, context, wording.NON_TEXT)
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not isinstance(update.effective_message.text, str):  # a forged update's "text" may be a number or list
+            await self._say(update, context, wording.NON_TEXT)
+            return
         chat_id = update.effective_chat.id
         with contextlib.suppress(TelegramError):  # no indicator is no reason to withhold the answer
             await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
