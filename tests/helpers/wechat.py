@@ -47,6 +47,11 @@ XXE = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/pas
        "<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>")
 
 
+def new_openid() -> str:
+    """A fresh openid-shaped user id (28 URL-safe characters after "o"), unique per test."""
+    return "o" + secrets.token_urlsafe(20).replace("-", "_")
+
+
 def new_aes_key() -> str:
     return base64.b64encode(os.urandom(32)).decode().rstrip("=")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from helpers.wechat import (
     check_text_reply,
     fake_wechat_api,
     new_aes_key,
+    new_openid,
 )
 
 from zhengwu.answering import wording
@@ -49,10 +49,6 @@ WELCOME = wording.say(wording.WELCOME, "12345")
 OTHER_Q = "弩的运输审批需要什么材料？"
 PUBLIC_URL = "https://zwzs.example.gov.cn"
 PLAIN_APPID, SAFE_APPID, SLOW_APPID = "wx00000000000plain", "wx000000000000safe", "wx000000000000slow"
-
-
-def openid() -> str:
-    return "o" + secrets.token_urlsafe(20).replace("-", "_")
 
 
 # -- running apps -----------------------------------------------------------------------------------------------
@@ -139,14 +135,14 @@ def test_url_verification(plain, safe):
 
 
 def test_plaintext_mode_answers_passively_with_the_citation(plain, fake_api):
-    user = openid()
+    user = new_openid()
     content = check_text_reply(plain[0].say(user, PHONE_Q), user, GH)
     assert PHONE in content and "参考来源" in content and PHONE_SOURCE in content
     assert fake_api.sent_to(user) == []  # nothing went the slow way
 
 
 def test_safe_mode_answers_encrypted_with_short_links(safe, fake_api):
-    user = openid()
+    user = new_openid()
     content = check_text_reply(safe.say(user, PHONE_Q), user, GH)
     assert PHONE in content and "参考来源" in content
     assert PHONE_SOURCE not in content
@@ -160,7 +156,7 @@ def test_safe_mode_answers_encrypted_with_short_links(safe, fake_api):
 
 
 def test_long_answers_are_split_passive_first_then_customer_service_messages(safe, fake_api):
-    user = openid()
+    user = new_openid()
     first = check_text_reply(safe.say(user, LONG_Q), user, GH)
     assert first.startswith("第1条") and len(first) <= 600
     sent = fake_api.wait_sent(user, 2)
@@ -176,7 +172,7 @@ def test_long_answers_are_split_passive_first_then_customer_service_messages(saf
 
 def test_subscribe_welcomes_with_the_consent_prompt_and_other_events_get_success(plain, safe):
     for platform in (plain[0], safe):
-        user = openid()
+        user = new_openid()
         created = int(time.time())
         subscribe = platform.message(user, "event", create_time=created, Event="subscribe")
         content = check_text_reply(platform.open(platform.post(subscribe, user)), user, GH)
@@ -190,7 +186,7 @@ def test_subscribe_welcomes_with_the_consent_prompt_and_other_events_get_success
 
 def test_non_text_messages_get_a_polite_reply(plain, safe):
     for platform in (plain[0], safe):
-        user = openid()
+        user = new_openid()
         for msg_type, extra in (("image", {"PicUrl": "http://mmbiz.qpic.cn/x", "MediaId": "m"}),
                                 ("voice", {"MediaId": "m", "Format": "amr"}),
                                 ("video", {"MediaId": "m", "ThumbMediaId": "t"}),
@@ -204,7 +200,7 @@ def test_non_text_messages_get_a_polite_reply(plain, safe):
 
 
 def test_consent_is_given_and_withdrawn_by_message(plain, people):
-    user = openid()
+    user = new_openid()
     on = check_text_reply(plain[0].say(user, "开启个性化"), user, GH)
     assert "已开启个性化" in on
     user_id = people.user_for("wechat", user, create=False)
@@ -218,7 +214,7 @@ def test_consent_is_given_and_withdrawn_by_message(plain, people):
 
 def test_a_retried_message_is_answered_once(plain, fake_api):
     platform = plain[0]
-    user = openid()
+    user = new_openid()
     xml = platform.message(user, content=PHONE_Q)
     with ThreadPoolExecutor(3) as pool:
         replies = list(pool.map(lambda _: platform.open(platform.post(xml, user)), range(3)))
@@ -232,7 +228,7 @@ def test_a_retried_message_is_answered_once(plain, fake_api):
 
 
 def test_two_workers_answer_a_message_delivered_to_both_once(plain, fake_api):
-    user = openid()
+    user = new_openid()
     xml = plain[0].message(user, content=PHONE_Q)
     barrier = threading.Barrier(2)
 
@@ -252,7 +248,7 @@ def test_two_workers_answer_a_message_delivered_to_both_once(plain, fake_api):
 
 def test_a_slow_answer_goes_as_customer_service_message_once_with_one_token(slow, fake_api, caplog):
     caplog.set_level(logging.INFO, logger="zhengwu")
-    user = openid()
+    user = new_openid()
     xml = slow.message(user, content=PHONE_Q)
     started = time.monotonic()
     first = slow.open(slow.post(xml, user))
@@ -284,7 +280,7 @@ def test_a_slow_answer_goes_as_customer_service_message_once_with_one_token(slow
 
 
 def test_forged_foreign_stale_and_hostile_callbacks_are_refused(plain, safe, fake_api):
-    user = openid()
+    user = new_openid()
     ok = safe.message(user, content=PHONE_Q)
     assert safe.post(ok, user, forge=True).status_code == 403  # wrong msg_signature
     assert safe.post(ok, user, receive_id="wx0000000000other").status_code == 403  # another account's message
@@ -316,7 +312,7 @@ def test_forged_foreign_stale_and_hostile_callbacks_are_refused(plain, safe, fak
 
 def test_api_client_caches_the_token_refreshes_it_once_and_reports_errors(fake_api, caplog):
     api = OfficialAccountAPI(fake_api.url, "wx0000000000000api", "api-secret")
-    user = openid()
+    user = new_openid()
     api.send_text(user, "第一条")
     api.send_text(user, "第二条")
     assert api.token_fetches == 1 and len(fake_api.tokens_for("appid", "wx0000000000000api")) == 1

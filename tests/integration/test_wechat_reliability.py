@@ -36,6 +36,7 @@ from helpers.wechat import (
     check_text_reply,
     fake_wechat_api,
     new_aes_key,
+    new_openid,
 )
 
 from zhengwu.channels.common import ChannelCore
@@ -51,10 +52,6 @@ TOKEN = "reliable-token"
 OTHER_Q = "弩的运输审批需要什么材料？"
 REDIS_URL = TEST_REDIS_URL
 ROWS = PendingReply.__table__
-
-
-def openid() -> str:
-    return "o" + secrets.token_urlsafe(20).replace("-", "_")
 
 
 def app_id() -> str:
@@ -120,7 +117,7 @@ def test_a_captured_plaintext_signature_cannot_carry_another_message(fixture_set
     appid = app_id()
     with worker(settings_for(fixture_settings, fake_api, appid), fixture_index, people) as url:
         platform = Platform(url, TOKEN, mode="plain", receive_id=appid)
-        user, victim = openid(), openid()
+        user, victim = new_openid(), new_openid()
         timestamp, nonce = int(time.time()), str(secrets.randbelow(10**9))
         original = platform.message(user, content=PHONE_Q)
         with ThreadPoolExecutor(3) as pool:  # the request and WeChat's retries of it, racing
@@ -147,7 +144,7 @@ def test_safe_mode_takes_each_signature_once_too(fixture_settings, fixture_index
     settings = settings_for(fixture_settings, fake_api, appid, wechat_aes_key=key)
     with worker(settings, fixture_index, people) as url:
         platform = Platform(url, TOKEN, mode="aes", aes_key=key, receive_id=appid)
-        user = openid()
+        user = new_openid()
         timestamp, nonce = int(time.time()), str(secrets.randbelow(10**9))
         xml = platform.message(user, content=PHONE_Q)
         first = platform.post(xml, user, timestamp=timestamp, nonce=nonce)
@@ -164,7 +161,7 @@ def test_answers_a_dead_worker_owed_are_delivered_by_a_fresh_worker(fixture_sett
                                                                     people):
     appid = app_id()
     store = PendingReplies(people.engine)
-    asker, reader, someone = openid(), openid(), openid()
+    asker, reader, someone = new_openid(), new_openid(), new_openid()
     question = store.add("wechat", asker, {"account": appid, "question": PHONE_Q})  # died while answering
     pieces = store.add("wechat", reader, {"account": appid, "pieces": ["第二段：材料清单。", "第三段：办理地点。"]})
     foreign = store.add("wechat", someone, {"account": "wx-another-account", "pieces": ["不是本账号的"]})
@@ -187,7 +184,7 @@ def test_a_hung_workers_answer_is_taken_over_and_never_sent_twice(fixture_settin
     try:
         with worker(settings, fixture_index, people, gate=gate) as url:
             platform = Platform(url, TOKEN, mode="plain", receive_id=appid)
-            user = openid()
+            user = new_openid()
             assert platform.open(platform.post(platform.message(user, content=PHONE_Q), user)).body == "success"
             [row] = owed_rows(people.engine)  # recorded before the "success" went out
             assert row.recipient == user and row.claimed_until > time.time()
@@ -211,7 +208,7 @@ def test_two_workers_sweeping_at_once_send_each_owed_answer_once(backend, tmp_pa
     appid = app_id()
     with migrated_engine(backend, tmp_path, "sweep.sqlite3") as engine:
         store = PendingReplies(engine)
-        users = [openid() for _ in range(8)]
+        users = [new_openid() for _ in range(8)]
         rows = [store.add("wechat", u, {"account": appid, "pieces": [f"答复{n}"]}) for n, u in enumerate(users)]
         expire(engine, *(r.id for r in rows))
         couriers = [Courier("wechat", appid, OfficialAccountAPI(fake_api.url, appid, "s").send_text,
@@ -240,7 +237,7 @@ def test_a_very_long_answer_fits_five_messages_with_its_sources_last(fixture_set
     for settings, delay in ((fast, 0.0), (slow, 0.6)):
         with worker(settings, fixture_index, people, delay=delay) as url:
             platform = Platform(url, TOKEN, mode="plain", receive_id=appid)
-            user = openid()
+            user = new_openid()
             reply = platform.open(platform.post(platform.message(user, content=VERY_LONG_Q), user))
             passive = [check_text_reply(reply, user, GH)] if reply.fields is not None else []
             assert bool(passive) == (delay == 0.0)
@@ -261,7 +258,7 @@ def test_out_of_window_and_over_quota_refusals_drop_the_owed_answer_with_a_maske
     caplog.set_level(logging.INFO, logger="zhengwu")
     appid = app_id()
     slow = settings_for(fixture_settings, fake_api, appid, wechat_reply_seconds=0.3)
-    late = openid()
+    late = new_openid()
     with worker(slow, fixture_index, people, delay=0.6) as url:
         platform = Platform(url, TOKEN, mode="plain", receive_id=appid)
         fake_api.fail_with[:] = [45015]  # the user's 48 hours are over
@@ -269,7 +266,7 @@ def test_out_of_window_and_over_quota_refusals_drop_the_owed_answer_with_a_maske
         assert wait_until(lambda: any(e["body"]["touser"] == late for e in fake_api.rejected))
         assert wait_until(lambda: owed_rows(people.engine) == [])
     fast = settings_for(fixture_settings, fake_api, appid)
-    chatty = openid()
+    chatty = new_openid()
     with worker(fast, fixture_index, people) as url:
         platform = Platform(url, TOKEN, mode="plain", receive_id=appid)
         fake_api.fail_with[:] = [0, 45047]  # the second 客服消息 is one too many
@@ -292,7 +289,7 @@ def test_a_failed_piece_is_retried_later_without_repeating_those_sent(fixture_se
     core = ChannelCore(ScriptedAssistant(settings, index=fixture_index, people=people), people)
     responder = wechat_router(settings, lambda: core).responder
     responder.courier.retry_base = 0.0  # retry at the next sweep instead of in 30 s
-    user = openid()
+    user = new_openid()
     pieces = ["第一段", "第二段", "第三段"]
     fake_api.fail_with[:] = [0, -1]  # the second piece meets "system busy"
     responder.courier.deliver(user, pieces, responder.courier.owe(user, {"pieces": pieces}))
@@ -321,7 +318,7 @@ def shared_tokens(request, people, tmp_path):
 
 
 def test_workers_share_one_stable_token_and_its_refresh(fake_api, shared_tokens):
-    appid, user = app_id(), openid()
+    appid, user = app_id(), new_openid()
     a, b = (OfficialAccountAPI(fake_api.url, appid, "app-secret", shared=shared_tokens()) for _ in range(2))
     a.send_text(user, "一")
     b.send_text(user, "二")
@@ -359,7 +356,7 @@ def test_wecom_workers_share_one_token(fake_api, shared_tokens):
 def test_an_owed_question_is_stored_masked(people):
     store = PendingReplies(people.engine)
     question = "我身份证440106 19850202 0012，手机138-1234-5678，电话呢"
-    owed = store.add("wechat", openid(), {"account": "wx-mask", "question": question})
+    owed = store.add("wechat", new_openid(), {"account": "wx-mask", "question": question})
     try:
         [row] = [r for r in owed_rows(people.engine) if r.id == owed.id]
         assert "19850202" not in row.payload and "138-****-5678" in row.payload

@@ -94,14 +94,15 @@ class Assistant:
         self.retriever.retrieve("居民身份证办理地点", Filters(), k=1)
 
     def ask(
-        self, question: str, session: str | None = None, user: UserContext | dict | None = None,
+        self, question: str, session: str | Session | None = None, user: UserContext | dict | None = None,
         on_delta: Callable[[str], None] | None = None,
         channel: str = "web",
     ) -> Answer:
         """Answer one question. ``on_delta`` receives verified sentences of an LLM answer as they stream in;
         if the final answer does not come from the LLM (``answer.provenance``), what it received is void."""
         started = time.perf_counter()
-        state = self.sessions.get(session)
+        # ``session``: its id, or the session the caller already looked up (the web API: read once).
+        state = session if isinstance(session, Session) else self.sessions.get(session)
         user = self._as_user(user)
         owner = owner_of(channel, user.binding)
         if state.owner is None:

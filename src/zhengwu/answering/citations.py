@@ -56,13 +56,19 @@ def citation_date(c: Citation) -> str:
     return f"（更新于 {c.updated}）" if c.updated else ""
 
 
-def render_plain(answer: Answer, link: Callable[[Citation], str] | None = None) -> str:
-    """The answer's text with its sources as a numbered list: what a text-only channel shows. ``link`` may
+def render_sources(answer: Answer, link: Callable[[Citation], str] | None = None) -> str:
+    """The answer's sources as a numbered list under ``参考来源：`` ("" without citations). ``link`` may
     shorten URLs (WeChat's ``/s/…`` links)."""
     if not answer.citations:
-        return answer.text
-    lines = [answer.text, "", SOURCES_HEADING]
+        return ""
+    lines = [SOURCES_HEADING]
     for c in answer.citations:
         url = link(c) if link else c.source_url
         lines.append(f"{citation_label(c)}{citation_date(c)} {url}".rstrip())
     return "\n".join(lines)
+
+
+def render_plain(answer: Answer, link: Callable[[Citation], str] | None = None) -> str:
+    """The answer's text with its sources as a numbered list: what a text-only channel shows."""
+    sources = render_sources(answer, link)
+    return f"{answer.text}\n\n{sources}" if sources else answer.text

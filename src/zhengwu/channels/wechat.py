@@ -39,7 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from zhengwu.answering import wording
-from zhengwu.answering.citations import render_plain
+from zhengwu.answering.citations import render_sources
 from zhengwu.channels.common import ChannelCore, split_text
 from zhengwu.channels.dedupe import Deduper, make_deduper
 from zhengwu.channels.delivery import SWEEP_SECONDS, Courier
@@ -254,8 +254,7 @@ class Responder:
             body, sources = reply.text, ""
             if reply.answer is not None:
                 body = reply.answer.text
-                whole = render_plain(reply.answer, lambda c: self.links.url(c.source_url))
-                sources = whole[len(body):].strip() if whole.startswith(body) else ""
+                sources = render_sources(reply.answer, lambda c: self.links.url(c.source_url))
         except Exception:  # noqa: BLE001 - a bug must not leave the citizen without a reply
             log.exception("%s: answering a message failed", self.channel)
             CHANNEL_ERRORS.labels(self.channel).inc()

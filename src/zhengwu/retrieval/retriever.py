@@ -90,21 +90,25 @@ class Retriever:
         self._masks: dict[Filters, np.ndarray] = {}
         self._chunk_doc: tuple[list[str], np.ndarray] = ([], np.zeros(0, dtype=np.int64))
         self._cache_version = -1
-        self._masks_day: date | None = None
+        self._masks_generation: tuple[int, date] | None = None
         # Ranked results of recent questions: citizens ask the same popular questions again and again, and
         # retrieval is half of an answer's CPU. Keyed by the exact question, filters and k; emptied whenever the
         # index changes (``Index.version``); never holding a result computed while the dense leg was down.
         self._results: OrderedDict[tuple[str, Filters, int], list[DocHit]] = OrderedDict()
-        self._results_version = -1
-        self._results_day: date | None = None
+        self._results_generation: tuple[int, date] | None = None
         self._results_lock = threading.Lock()
 
+    def _generation(self) -> tuple[int, date]:
+        """What the cached masks and results depend on: the index, and the day (expiry dates come by day)."""
+        return self.index.version, date.today()
+
     def _mask(self, filters: Filters) -> np.ndarray:
-        """Which BM25 rows pass the filters, cached per filter (one boolean per chunk) until the index changes."""
+        """Which BM25 rows pass the filters, cached per filter (one boolean per chunk) until the index changes
+        or the day does."""
         sparse = self.index.sparse  # may rebuild (and bump the version) on first use
-        if self._masks_day != date.today():  # a document's expiry date may have come: filter again
+        if self._masks_generation != self._generation():
             self._masks.clear()
-            self._masks_day = date.today()
+            self._masks_generation = self._generation()
         if self._cache_version != self.index.version:
             doc_ids = sorted(self.index.documents())
             position = {d: i for i, d in enumerate(doc_ids)}
@@ -118,8 +122,9 @@ class Retriever:
         if mask is None:
             doc_ids, rows = self._chunk_doc
             docs = self.index.documents()
+            today = date.today()
             allowed = np.array(
-                [self.passes(docs[d], filters) for d in doc_ids] + [False],  # row -1: a posting whose document is gone
+                [self.passes(docs[d], filters, today) for d in doc_ids] + [False],  # row -1: a posting whose doc is gone
                 dtype=bool,
             )
             mask = self._masks[key] = allowed[rows]
@@ -136,20 +141,20 @@ class Retriever:
 
     def retrieve(self, question: str, filters: Filters = Filters(), k: int = 10) -> list[DocHit]:
         key = (question, filters, k)
+        generation = self._generation()
         with self._results_lock:
-            if (self._results_version, self._results_day) != (self.index.version, date.today()):
+            if self._results_generation != generation:
                 self._results.clear()
-                self._results_version, self._results_day = self.index.version, date.today()
+                self._results_generation = generation
             cached = self._results.get(key)
             if cached is not None:
                 self._results.move_to_end(key)
         if cached is not None:
             return [_copy(h) for h in cached]
-        version = self.index.version
         found = self._retrieve(question, filters, k)
         if self._dense_ok or not self.use_dense:
             with self._results_lock:
-                if self._results_version == version:
+                if self._results_generation == generation:  # the index did not change meanwhile
                     self._results[key] = [_copy(h) for h in found]
                     while len(self._results) > RESULT_CACHE_SIZE:
                         self._results.popitem(last=False)
@@ -209,9 +214,10 @@ class Retriever:
             # Filtered in Python, not with a Chroma `where`: on a few thousand vectors a metadata filter costs
             # Chroma ~14 ms against ~2 ms for a plain query, and DocMeta already knows region, type and status.
             restricted = filters.regions is not None or filters.doc_types is not None
+            today = date.today()
             for chunk_id, cosine in self._dense(vector, DENSE_CANDIDATES * (3 if restricted else 1)):
                 doc_id = doc_id_of(chunk_id)
-                if doc_id not in docs or not self.passes(docs[doc_id], filters):
+                if doc_id not in docs or not self.passes(docs[doc_id], filters, today):
                     continue
                 h = hit(doc_id)
                 if h is None:

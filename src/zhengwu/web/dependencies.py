@@ -11,7 +11,7 @@ from fastapi import Header, HTTPException, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from zhengwu.answering import wording
-from zhengwu.answering.sessions import valid_session_id
+from zhengwu.answering.sessions import Session, valid_session_id
 from zhengwu.config import secret
 from zhengwu.personal import verify_user_token
 from zhengwu.web.clients import client_address
@@ -53,22 +53,35 @@ def session_of(request: Request, *candidates: str | None) -> str | None:
     return session if valid_session_id(session) else None
 
 
-def web_session(state: AppState, session_id: str | None, *, live: bool = True) -> str | None:
-    """``session_id`` if the web API issued it, else None (the caller starts a fresh session).
+def _issued_by_web(session: Session) -> bool:
+    return session.owner is None or session.owner.split(":", 1)[0] == "web"
+
+
+def _find(state: AppState, session_id: str) -> Session | None:
+    try:
+        return state.assistant.sessions.find(session_id)
+    except SQLAlchemyError:  # the store is down: as if unknown; answering will report the outage
+        return None
+
+
+def web_session(state: AppState, session_id: str | None) -> Session | None:
+    """The live session ``session_id`` names if the web API issued it, else None (start a fresh one). Handed
+    to ``Assistant.ask`` as found, so the store is read once per request.
 
     Chat channels' sessions (WeChat, WeCom, Telegram) are never continued through the web API, whoever
-    knows their id; an id the service never issued, or one that expired, is not adopted either (``live``),
-    so a client cannot choose its session id. Blocking (a store read): call it from a worker thread."""
+    knows their id; an id the service never issued, or one that expired, is not adopted either, so a client
+    cannot choose its session id. Blocking (a store read): call it from a worker thread."""
+    found = _find(state, session_id) if session_id is not None else None
+    return found if found is not None and _issued_by_web(found) else None
+
+
+def rateable_session(state: AppState, session_id: str | None) -> str | None:
+    """``session_id`` if its answers may be rated through the web API: a web session, live or gone quiet
+    (an answer may be rated after its session expired), never a chat channel's. Blocking, like ``web_session``."""
     if session_id is None:
         return None
-    try:
-        found = state.assistant.sessions.find(session_id)
-    except SQLAlchemyError:  # the store is down: a fresh session; answering will report the outage
-        return None
-    if found is None:
-        return None if live else session_id
-    issued_by_web = found.owner is None or found.owner.split(":", 1)[0] == "web"
-    return session_id if issued_by_web else None
+    found = _find(state, session_id)
+    return session_id if found is None or _issued_by_web(found) else None
 
 
 def portal_identity(state: AppState, token: str) -> str | None:
@@ -82,19 +95,19 @@ def portal_identity(state: AppState, token: str) -> str | None:
     return external_id
 
 
-def portal_asker(state: AppState, token: str | None) -> str | None:
-    """An opaque key of a portal-signed citizen that binds their conversation to them, whether or not the people
-    store has a row for them (keyed, so the stored binding does not reveal the portal id)."""
-    external_id = portal_identity(state, token) if token else None
-    if external_id is None:
-        return None
+def portal_asker(state: AppState, external_id: str) -> str:
+    """An opaque key of a portal-signed citizen (``portal_identity``) that binds their conversation to them,
+    whether or not the people store has a row for them (keyed, so the stored binding does not reveal the id)."""
     key = (secret(state.settings.portal_secret) or "").encode()
     return "portal:" + hmac.new(key, external_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def portal_user_of(state: AppState, external_id: str, create: bool = True) -> int | None:
+    """The people-store user of a portal-signed citizen (``portal_identity``)."""
+    return state.people.user_for("web", f"portal:{external_id}", create=create) if state.people else None
 
 
 def portal_user(state: AppState, token: str, create: bool = True) -> int | None:
     """The people-store user of a portal-signed token; None when the token is invalid or the feature is off."""
     external_id = portal_identity(state, token)
-    if external_id is None or state.people is None:
-        return None
-    return state.people.user_for("web", f"portal:{external_id}", create=create)
+    return portal_user_of(state, external_id, create) if external_id is not None else None

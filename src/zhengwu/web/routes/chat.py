@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from zhengwu.answering import wording
 from zhengwu.answering.answer import Answer
-from zhengwu.answering.sessions import new_session_id
+from zhengwu.answering.sessions import Session, new_session_id
 from zhengwu.answering.user import UserContext
 from zhengwu.chinese import sentence_pieces
 from zhengwu.ops.observability import DEPENDENCY_UP, record_answer
@@ -23,7 +23,8 @@ from zhengwu.web.dependencies import (
     SESSION_COOKIE,
     app_state,
     portal_asker,
-    portal_user,
+    portal_identity,
+    portal_user_of,
     rate_limited,
     session_of,
     web_session,
@@ -35,19 +36,21 @@ log = logging.getLogger("zhengwu.web")
 router = APIRouter(tags=["chat"], dependencies=[Depends(rate_limited)])
 
 
-def answer_question(state: AppState, body: ChatIn, session: str | None,
-                    on_delta: Callable[[str], None] | None = None, *, issued: bool = False) -> Answer:
+def answer_question(state: AppState, body: ChatIn, session: str | Session | None,
+                    on_delta: Callable[[str], None] | None = None) -> Answer:
     """The answer to one chat request; never raises for anything a citizen sends (a database outage is a 503).
-    ``session``: the id the request named, continued only if the web API issued it; ``issued``: an id this
-    request has just issued (the stream's), used as it is."""
+    ``session``: the id the request named (continued only if the web API issued it: ``web_session``), or the
+    session already looked up."""
     hotline = state.settings.hotline
-    if not issued:
+    if not isinstance(session, Session):
         session = web_session(state, session)
-    owner = portal_user(state, body.user_token, create=False) if body.user_token else None
+    external_id = portal_identity(state, body.user_token) if body.user_token else None  # verified once
+    owner = portal_user_of(state, external_id, create=False) if external_id is not None else None
     personal = None
     if body.personalise and owner is not None and state.people is not None:  # 不使用个性化: the plain answer
         personal = personal_context(state.people, owner)
-    user = UserContext(region=body.region, personal=personal, user_id=owner, asker=portal_asker(state, body.user_token))
+    asker = portal_asker(state, external_id) if external_id is not None else None
+    user = UserContext(region=body.region, personal=personal, user_id=owner, asker=asker)
     try:
         answer = state.assistant.ask(body.question, session=session, user=user, on_delta=on_delta)
         record_answer(answer.status, answer.provenance.kind, answer.reason)
@@ -95,7 +98,7 @@ async def chat_stream(body: ChatIn, request: Request, x_session_id: str | None =
     state = app_state(request)
     # The cookie goes out with the headers, before the answer exists: fix the session id now.
     requested = session_of(request, body.session_id, x_session_id)
-    session = await run_in_threadpool(web_session, state, requested) or new_session_id()
+    session = await run_in_threadpool(web_session, state, requested) or Session(new_session_id())
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
 
@@ -104,7 +107,7 @@ async def chat_stream(body: ChatIn, request: Request, x_session_id: str | None =
 
     async def answer_it() -> None:
         async with state.answering:
-            answer = await run_in_threadpool(lambda: answer_question(state, body, session, on_delta, issued=True))
+            answer = await run_in_threadpool(answer_question, state, body, session, on_delta)
         queue.put_nowait(("answer", answer))
 
     # Runs to the end even if the client goes away: the turn is still recorded in the session.
@@ -131,7 +134,7 @@ async def chat_stream(body: ChatIn, request: Request, x_session_id: str | None =
 
     response = StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    set_session_cookie(state, response, session)
+    set_session_cookie(state, response, session.session_id)
     return response
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from zhengwu.answering import wording
-from zhengwu.web.dependencies import app_state, rate_limited, session_of, web_session
+from zhengwu.web.dependencies import app_state, rate_limited, rateable_session, session_of
 from zhengwu.web.models import ErrorOut, FeedbackIn
 
 router = APIRouter(tags=["chat"], dependencies=[Depends(rate_limited)])
@@ -21,8 +21,7 @@ async def feedback(body: FeedbackIn, request: Request, x_session_id: str | None 
         raise HTTPException(404, detail={"message": wording.FEEDBACK_OFF,
                                          "detail": "feedback needs the personal-data store"})
     session = session_of(request, body.session_id, x_session_id)
-    # An answer may be rated after its session went quiet (live=False), never through a channel's session.
-    session = await run_in_threadpool(web_session, app_state(request), session, live=False)
+    session = await run_in_threadpool(rateable_session, app_state(request), session)
     if session is None:
         raise HTTPException(403, detail={"message": wording.FEEDBACK_NOT_YOURS,
                                          "detail": "missing or invalid session id"})
