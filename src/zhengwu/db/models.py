@@ -326,3 +326,80 @@ class PendingReply(Base):
     created_at: Mapped[float] = mapped_column(sa.Double, index=True)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     claimed_until: Mapped[float] = mapped_column(sa.Double, default=0.0)
+
+
+# -- documents managed in the review console (migration 0006) ---------------------------------------------------
+
+
+class DocumentVersion(Base):
+    """One version of a document staff manage in the console: uploaded, edited in the form, rolled back to, or
+    taken over from the file on disk. Never updated once written (the version history is what citizens were
+    answered from, and when). ``document`` holds every ``Document`` field; ``disk_hash`` is the content hash
+    of the file on disk with the same ``doc_id`` when this version was made, so that a later change on disk
+    shows as a conflict instead of being lost or applied silently."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (sa.UniqueConstraint("doc_id", "version"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    doc_id: Mapped[str] = mapped_column(sa.String(128), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    origin: Mapped[str] = mapped_column(sa.String(16))
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    based_on: Mapped[int | None] = mapped_column(sa.Integer)
+    disk_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LibraryDocument(Base):
+    """Which version of a console-managed document is published (answered from). ``published_version`` NULL:
+    drafts only, or handed back to the file on disk."""
+
+    __tablename__ = "library_documents"
+
+    doc_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    published_version: Mapped[int | None] = mapped_column(sa.Integer)
+    published_by: Mapped[str | None] = mapped_column(sa.String(128))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class DocumentEvent(Base):
+    """The audit trail of the knowledge base: who did what to which document when, with the state before and
+    after (version, status, title, content hash)."""
+
+    __tablename__ = "document_events"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    doc_id: Mapped[str] = mapped_column(sa.String(128), index=True)
+    action: Mapped[str] = mapped_column(sa.String(16))
+    version: Mapped[int | None] = mapped_column(sa.Integer)
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class IndexJob(Base):
+    """A background re-index (publishing console documents, re-reading the corpus folder), with its progress,
+    so that any worker can show it."""
+
+    __tablename__ = "index_jobs"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    report: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
