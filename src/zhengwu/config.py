@@ -124,6 +124,9 @@ class Settings(BaseSettings):
                                              "this long (at least 180 days, 网络安全法 第二十一条), then purged.")
     stale_after_days: int = Field(default=730, ge=1, description="Corpus health (`zhengwu corpus health`, the "
                                   "console's 资料健康) lists documents whose `updated` date is older than this.")
+    max_upload_mb: int = Field(default=20, ge=1, le=200, description="Largest document staff may upload in "
+                               "the console or `/api/v1/admin/documents` (MB); larger files are refused.")
+    # Ratings (好差评) and 差评 rectification: settings added by the ratings work go here.
     log_format: Literal["json", "text"] = Field(default="json", description="`zhengwu serve` log lines.")
     redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0: shared de-duplication "
                                   "and rate limits across workers. Unset: the database / per-process.")

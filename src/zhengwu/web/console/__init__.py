@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from zhengwu.web.console.pages import STATIC, ConsoleError, console_error
-from zhengwu.web.console.routes import conversations, curated, login, reports, staff
+from zhengwu.web.console.routes import conversations, curated, documents, login, ratings, reports, staff
 from zhengwu.web.console.state import ConsoleState
 from zhengwu.web.state import AppState
 
@@ -26,6 +26,6 @@ def mount_console(app: FastAPI, state: AppState) -> None:
     """Add the console to ``app``: its state (off without a signing key), routes, error page and static files."""
     state.console = ConsoleState.from_settings(state.settings)
     app.add_exception_handler(ConsoleError, console_error)
-    for module in (login, conversations, curated, reports, staff):
+    for module in (login, conversations, curated, documents, ratings, reports, staff):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
