@@ -3,6 +3,7 @@ of truth), BM25 over jieba tokens (``sparse``, ``analyzer``) and dense vectors i
 ``embeddings``). ``Index`` holds them together and ingests incrementally.
 """
 
-from zhengwu.index.index import Index, IngestReport
+from zhengwu.index.index import CONSOLE_SOURCE, Index, IngestReport
+from zhengwu.index.store import Shadow
 
-__all__ = ["Index", "IngestReport"]
+__all__ = ["CONSOLE_SOURCE", "Index", "IngestReport", "Shadow"]

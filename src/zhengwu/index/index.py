@@ -7,6 +7,7 @@ Dense vectors come through the embedding cache, so re-embedding only happens for
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -23,9 +24,11 @@ from zhengwu.index.chunking import Chunk, chunk_document, embed_text
 from zhengwu.index.dense import DenseIndex
 from zhengwu.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
 from zhengwu.index.sparse import SparseIndex
-from zhengwu.index.store import ChunkStore, DocMeta, StoredChunk
+from zhengwu.index.store import ChunkStore, DocMeta, Shadow, StoredChunk
 from zhengwu.index.vector_pack import VectorPack, pack_path
 
+# The source name of documents published from the review console (``zhengwu.library``).
+CONSOLE_SOURCE = "console"
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 BATCH_DOCS = 100
 _Prepared = tuple[Document, list[Chunk], list[list[str]]]
@@ -47,10 +50,15 @@ class IngestReport:
     errors: list[LoadError] = field(default_factory=list)
     # Documents that addressed the assistant ("忽略之前的指令…"): the sentences were cut, the rest indexed.
     warnings: list[LoadError] = field(default_factory=list)
+    # Documents of this (file) source not applied because the review console publishes its own version.
+    held_by_console: list[str] = field(default_factory=list)
+    # Handed back by the console: restored from their file's last read, or to re-read from their source.
+    restored: list[str] = field(default_factory=list)
+    to_restore: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.restored)
 
 
 class Index:
@@ -74,6 +82,7 @@ class Index:
         # Bumped whenever documents or the BM25 index change: caches built on them (the retriever's filter
         # masks) compare it instead of guessing from sizes.
         self.version = 0
+        self._generation = self.store.get_meta("generation")
 
     # -- ingest --------------------------------------------------------------------------------------------
     def ingest(
@@ -89,45 +98,76 @@ class Index:
 
         With ``prune``, documents previously ingested from the same source and absent now are deleted. A source
         whose files all failed to load is never pruned: a broken disk must not empty the index.
+
+        The review console (source ``CONSOLE_SOURCE``) wins over files: a file whose ``doc_id`` the console
+        publishes is not applied but kept as a ``Shadow`` (the console shows it as a conflict when the file
+        changed), and a document the console stops publishing goes back to its file's version.
         """
         started = time.perf_counter()
         report = IngestReport(errors=list(errors))
         states = self.store.doc_states()
         if states and self.store.get_meta("analyzer") != self.analyzer.fingerprint:
             self.retokenize(progress)
-        todo: list[Document] = []
+        shadows = self.store.shadows()
+        new_shadows: list[Shadow] = []
+        todo: list[tuple[Document, str]] = []
         for doc in documents:
             old = states.get(doc.doc_id)
+            if source != CONSOLE_SOURCE and old is not None and old[1] == CONSOLE_SOURCE:
+                report.held_by_console.append(doc.doc_id)
+                new_shadows.append(Shadow(doc.doc_id, source, doc.content_hash(), doc))
+                continue
+            if source == CONSOLE_SOURCE and old is not None and old[1] != CONSOLE_SOURCE:
+                new_shadows.append(Shadow(doc.doc_id, old[1], old[0]))  # the file's text arrives on its next read
             if old is None:
                 report.added += 1
-                todo.append(doc)
+                todo.append((doc, source))
             elif old[0] != doc.content_hash() or old[1] != source:
                 report.updated += 1
-                todo.append(doc)
+                todo.append((doc, source))
             else:
                 report.unchanged += 1
 
         incoming = {d.doc_id for d in documents}
+        listing_complete = prune and bool(documents or not errors)
         removed = [d for d, (_, src) in states.items() if src == source and d not in incoming]
-        if prune and removed and (documents or not errors):
+        # Shadows to forget: files applied again, files gone from a complete listing of their source.
+        cleared = [d.doc_id for d, _ in todo if source != CONSOLE_SOURCE and d.doc_id in shadows]
+        if listing_complete and source != CONSOLE_SOURCE:
+            cleared += [d for d, sh in shadows.items() if sh.source == source and d not in incoming]
+        if listing_complete and removed:
             self.dense.delete(self.store.chunk_ids(removed))
             self.store.delete_documents(removed)
             report.removed = len(removed)
+            if source == CONSOLE_SOURCE:  # handed back by the console: the file's version answers again
+                for doc_id in removed:
+                    shadow = shadows.get(doc_id)
+                    if shadow is None:
+                        continue
+                    if shadow.document is not None:
+                        todo.append((shadow.document, shadow.source))
+                        report.restored.append(doc_id)
+                        cleared.append(doc_id)
+                    else:
+                        report.to_restore[doc_id] = shadow.source
+        if new_shadows or cleared:
+            self.store.set_shadows(new_shadows, clear=cleared)
 
         # Documents are processed in batches: chunk and tokenise, embed (through the cache), then write.
         # Memory stays bounded and an interruption loses at most the batches in flight. Embedding runs in C
         # without the GIL, so batch N is embedded in a worker thread while batch N+1 is tokenised here.
+        sources = {doc.doc_id: src for doc, src in todo}
         tick = progress("索引 indexing", len(todo))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as pool:
             pending: tuple[list[_Prepared], Future] | None = None
             for start in range(0, len(todo) + BATCH_DOCS, BATCH_DOCS):
-                batch = [self._screen(doc, report) for doc in todo[start : start + BATCH_DOCS]]
+                batch = [self._screen(doc, report) for doc, _ in todo[start : start + BATCH_DOCS]]
                 prepared = [self._prepare(doc) for doc in batch]
                 future = pool.submit(self._embed, prepared) if prepared else None
                 if pending is not None:
                     done, vectors = pending[0], pending[1].result()
                     report.vectors_embedded += vectors[1]
-                    report.chunks_written += self._write(done, vectors[0], source)
+                    report.chunks_written += self._write(done, vectors[0], sources)
                     tick(len(done))
                 pending = (prepared, future) if future is not None else None
 
@@ -138,8 +178,31 @@ class Index:
         self._docs = None
         self._regions = None
         self.version += 1
+        if report.changed:
+            self._announce()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _announce(self) -> None:
+        """Tell the other processes on this index (the other workers) that it changed: ``follow``."""
+        self._generation = uuid.uuid4().hex
+        self.store.set_meta("generation", self._generation)
+
+    def follow(self) -> bool:
+        """Pick up what another process ingested (an administrator published in another worker): reload BM25
+        and the document list when the index's generation changed. Cheap enough to ask on every question."""
+        generation = self.store.get_meta("generation")
+        if generation == self._generation:
+            return False
+        loaded = SparseIndex.load(self._sparse_dir())
+        if loaded is None:  # the other process is swapping the files in: try again on the next question
+            return False
+        self._generation = generation
+        self._sparse = loaded
+        self._docs = None
+        self._regions = None
+        self.version += 1
+        return True
 
     @staticmethod
     def _screen(doc: Document, report: IngestReport) -> Document:
@@ -177,13 +240,13 @@ class Index:
                                          self.embedder.name, self.embedder.dim)
         return self._pack if isinstance(self._pack, VectorPack) else None
 
-    def _write(self, prepared: list[_Prepared], vectors: np.ndarray, source: str) -> int:
+    def _write(self, prepared: list[_Prepared], vectors: np.ndarray, sources: dict[str, str]) -> int:
         """Store one batch of new or changed documents; returns the number of chunks written."""
         dense = [(doc, c) for doc, chunks, _ in prepared for c in chunks if c.embed]
         old_ids = set(self.store.chunk_ids(doc.doc_id for doc, _, _ in prepared))
         # Vectors first, then the store: the store is what queries trust, and it changes atomically.
         self.dense.upsert([c.chunk_id for _, c in dense], vectors, [_chroma_meta(doc, c) for doc, c in dense])
-        self.store.replace_documents([(doc, source, chunks, tokens) for doc, chunks, tokens in prepared])
+        self.store.replace_documents([(doc, sources[doc.doc_id], chunks, tokens) for doc, chunks, tokens in prepared])
         new_ids = {c.chunk_id for _, chunks, _ in prepared for c in chunks}
         self.dense.delete(sorted(old_ids - new_ids))
         return len(new_ids)
@@ -223,6 +286,7 @@ class Index:
         self.store.set_tokens(updates)
         self.store.set_meta("analyzer", self.analyzer.fingerprint)
         self.rebuild_sparse()
+        self._announce()
 
     def _sparse_dir(self) -> Path:
         return self.settings.index_dir / "bm25"

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from zhengwu.documents.document import Document
@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shadowed (
+    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, hash TEXT NOT NULL, document TEXT
+);
 """
 
 
@@ -62,6 +65,22 @@ class StoredChunk:
     kind: str
     field: str
     context: str
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A document from a file source (a corpus folder) that is not indexed because the review console holds
+    its own version of the same ``doc_id``: ``hash`` tells whether the file changed since the console took it
+    over; ``document`` (when the file was read since) restores it when the console hands it back."""
+
+    doc_id: str
+    source: str
+    hash: str
+    document: Document | None = None
+
+
+def _document(blob: str | None) -> Document | None:
+    return Document(**json.loads(blob)) if blob else None
 
 
 class IndexDamaged(OperatorError, RuntimeError):
@@ -208,6 +227,12 @@ class ChunkStore:
             ).fetchall()
         return [StoredChunk(*r) for r in rows]
 
+    def shadows(self) -> dict[str, Shadow]:
+        """Documents of a file source held back because the console publishes its own version of them."""
+        with self._lock:
+            rows = self._db.execute("SELECT doc_id, source, hash, document FROM shadowed").fetchall()
+        return {r[0]: Shadow(r[0], r[1], r[2], _document(r[3])) for r in rows}
+
     def get_meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -258,6 +283,17 @@ class ChunkStore:
                 self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             if doc_ids:
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('sparse_stale', '1')")
+
+    def set_shadows(self, shadows: Sequence[Shadow], *, clear: Sequence[str] = ()) -> None:
+        """Record (replace) shadowed documents and forget those of ``clear`` (doc ids applied again)."""
+        with self._lock, self._db:
+            self._db.executemany("DELETE FROM shadowed WHERE doc_id = ?", [(d,) for d in clear])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO shadowed VALUES (?,?,?,?)",
+                [(s.doc_id, s.source, s.hash,
+                  json.dumps(asdict(s.document), ensure_ascii=False, default=str) if s.document else None)
+                 for s in shadows],
+            )
 
     def set_meta(self, key: str, value: str) -> None:
         with self._lock, self._db:

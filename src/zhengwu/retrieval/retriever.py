@@ -141,6 +141,7 @@ class Retriever:
 
     def retrieve(self, question: str, filters: Filters = Filters(), k: int = 10) -> list[DocHit]:
         key = (question, filters, k)
+        self.index.follow()  # another worker may have published documents since the last question
         generation = self._generation()
         with self._results_lock:
             if self._results_generation != generation:
