@@ -6,12 +6,13 @@ Example: ``ZHENGWU_DATA_DIR=/srv/zhengwu ZHENGWU_CHROMA_URL=http://127.0.0.1:800
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # A checkout (src/zhengwu/config.py -> repository root) has the default corpus and prompts at its top level,
@@ -127,6 +128,19 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=20, ge=1, le=200, description="Largest document staff may upload in "
                                "the console or `/api/v1/admin/documents` (MB); larger files are refused.")
     # Ratings (好差评) and 差评 rectification: settings added by the ratings work go here.
+    holidays: Annotated[list[date], NoDecode] = Field(
+        default_factory=list, description="Public holidays that are not working days, comma-separated YYYY-MM-DD "
+        "(e.g. 2026-10-01,2026-10-02): a 差评's rectification is due 15 working days after the rating.")
+    workdays: Annotated[list[date], NoDecode] = Field(
+        default_factory=list, description="Weekend days that are working days (调休上班), comma-separated YYYY-MM-DD.")
+
+    @field_validator("holidays", "workdays", mode="before")
+    @classmethod
+    def _comma_separated_dates(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     log_format: Literal["json", "text"] = Field(default="json", description="`zhengwu serve` log lines.")
     redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0: shared de-duplication "
                                   "and rate limits across workers. Unset: the database / per-process.")

@@ -403,3 +403,64 @@ class IndexJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- ratings (migration 0007) -------------------------------------------------------------------------------------
+# 好差评: ``feedback.level`` and ``reviews.level`` hold the citizen's and the reviewer's satisfaction level (5
+# 非常满意 … 1 非常不满意). A 差评 (level 2 or 1) opens a rectification of its turn; a turn may be kept as a
+# test case of the review set. All three tables hang off ``conversation_turns`` with ON DELETE CASCADE: erasing
+# a citizen, or purging old turns, takes them too.
+
+Feedback.level = mapped_column(sa.SmallInteger, nullable=False)  # 👍 stored as 4, 👎 as 2 (value: ±1, 0 for 3)
+Review.level = mapped_column(sa.SmallInteger, nullable=True)  # NULL: the reviewer rated correctness only
+
+
+class Rectification(Base):
+    """The rectification (整改) of a turn rated 差评: one per turn. State open → rectified (整改措施) →
+    revisited (回访 满意; 不满意 re-opens it). ``deadline``: 15 working days after the rating (a China-time date);
+    ``owner``: a staff user name, NULL until an administrator assigns one. Each step is a ``RectificationEvent``."""
+
+    __tablename__ = "rectifications"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    turn_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_turns.id", ondelete="CASCADE"), unique=True)
+    level: Mapped[int] = mapped_column(sa.SmallInteger)
+    source: Mapped[str] = mapped_column(sa.String(16))  # "citizen" or "reviewer"
+    rated_by: Mapped[str] = mapped_column(sa.String(128))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    deadline: Mapped[date] = mapped_column(sa.Date, index=True)
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    owner: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    measures: Mapped[str] = mapped_column(sa.Text, default="")
+    rectified_by: Mapped[str | None] = mapped_column(sa.String(128))
+    rectified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revisit_result: Mapped[str | None] = mapped_column(sa.String(16))
+    revisit_note: Mapped[str] = mapped_column(sa.Text, default="")
+    revisited_by: Mapped[str | None] = mapped_column(sa.String(128))
+    revisited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RectificationEvent(Base):
+    """One step of a turn's rectification (opened, rated, assigned, rectified, revisited, reopened): who, when,
+    and what (``detail``: the level, the owner, the 回访 result …). Never updated."""
+
+    __tablename__ = "rectification_events"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    turn_id: Mapped[int] = _turn_fk()
+    action: Mapped[str] = mapped_column(sa.String(16))
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class SavedTestCase(Base):
+    """A turn staff added to the review set (「加入测试集」): exported as an evaluation question even without a
+    review. One per turn."""
+
+    __tablename__ = "test_cases"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    turn_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_turns.id", ondelete="CASCADE"), unique=True)
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,8 @@ same engine (SQLite or PostgreSQL) and with the same conventions as ``zhengwu.pe
 one database session per call, plain dataclasses out.
 
 Reviews and feedback hang off conversation turns with ON DELETE CASCADE, so erasing a citizen or purging old
-turns takes them along. Curated answers and staff accounts are not about citizens and stay.
+turns takes them along (so do the 差评 rectifications and test cases of ``ratings``, whose methods this store
+has too). Curated answers and staff accounts are not about citizens and stay.
 """
 
 from __future__ import annotations
@@ -18,10 +19,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zhengwu.answering.vocabulary import CHANNELS
-from zhengwu.db.models import ConversationTurn, CuratedAnswer, Feedback, Review, StaffUser, utcnow
+from zhengwu.db.models import (
+    ConversationTurn,
+    CuratedAnswer,
+    Feedback,
+    Rectification,
+    Review,
+    SavedTestCase,
+    StaffUser,
+    utcnow,
+)
 from zhengwu.db.transactions import Transactional
 from zhengwu.personal import TurnData, turn_data
 from zhengwu.review.passwords import dummy_hash, hash_password, password_problem, verify_password
+from zhengwu.review.ratings import Ratings, rated
 from zhengwu.review.records import (
     CHINA_TIME,
     GAP_REASONS,
@@ -35,8 +46,11 @@ from zhengwu.review.records import (
     StaffData,
     TurnFilter,
     TurnSummary,
+    level_of,
     question_key,
+    thumbs_of,
 )
+from zhengwu.review.workdays import WorkCalendar
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 MAX_ANSWER_CHARS = 4000
@@ -56,7 +70,7 @@ def _review(row: Review) -> ReviewData:
     return ReviewData(
         id=row.id, turn_id=row.turn_id, reviewer=row.reviewer, rating=row.rating, reasons=list(row.reasons or []),
         corrected_answer=row.corrected_answer or "", sources=[Source.of(s) for s in row.sources or []],
-        must_contain=list(row.must_contain or []), created_at=row.created_at,
+        must_contain=list(row.must_contain or []), created_at=row.created_at, level=row.level,
     )
 
 
@@ -73,15 +87,24 @@ def _start_of(day: Any) -> datetime:
     return datetime.combine(day, time.min, tzinfo=CHINA_TIME)
 
 
-class ReviewStore(Transactional):
+class ReviewStore(Ratings, Transactional):
     # Publications and withdrawals made in this process: a worker sees its own changes on the next question
     # without asking the database (other workers see them within CuratedAnswers.REFRESH_SECONDS).
     local_changes = 0
 
+    def __init__(self, engine: Any, calendar: WorkCalendar | None = None) -> None:
+        super().__init__(engine)
+        self._calendar = calendar
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """Working days for rectification deadlines: the one given, else the settings' (``ZHENGWU_HOLIDAYS``)."""
+        return self._calendar or WorkCalendar.from_settings()
+
     @classmethod
-    def of(cls, people: Any) -> ReviewStore:
+    def of(cls, people: Any, calendar: WorkCalendar | None = None) -> ReviewStore:
         """The review store beside a ``PeopleStore`` (same database)."""
-        return cls(people.engine)
+        return cls(people.engine, calendar)
 
     # -- staff accounts -------------------------------------------------------------------------------------
 
@@ -213,12 +236,17 @@ class ReviewStore(Transactional):
             reviews: dict[int, list[ReviewData]] = {}
             for row in session.scalars(sa.select(Review).where(Review.turn_id.in_(ids)).order_by(Review.id)):
                 reviews.setdefault(row.turn_id, []).append(_review(row))
-            feedback = {turn_id: value for turn_id, value in session.execute(
-                sa.select(Feedback.turn_id, Feedback.value).where(Feedback.turn_id.in_(ids))
+            feedback = {turn_id: (value, level) for turn_id, value, level in session.execute(
+                sa.select(Feedback.turn_id, Feedback.value, Feedback.level).where(Feedback.turn_id.in_(ids))
             )}
+            rectified = dict(session.execute(
+                sa.select(Rectification.turn_id, Rectification.id).where(Rectification.turn_id.in_(ids))).all())
+            cases = set(session.scalars(sa.select(SavedTestCase.turn_id).where(SavedTestCase.turn_id.in_(ids))))
         return [
             TurnSummary(turn=turn_data(t), rating=reviews[t.id][-1].rating if t.id in reviews else None,
-                        feedback=feedback.get(t.id), reviews=reviews.get(t.id, []))
+                        feedback=feedback[t.id][0] if t.id in feedback else None, reviews=reviews.get(t.id, []),
+                        level=feedback[t.id][1] if t.id in feedback else None,
+                        rectification_id=rectified.get(t.id), test_case=t.id in cases)
             for t in turns
         ]
 
@@ -234,8 +262,14 @@ class ReviewStore(Transactional):
         corrected_answer: str = "",
         sources: Iterable[Source | dict[str, Any]] = (),
         must_contain: Iterable[str] = (),
+        level: int | None = None,
+        calendar: WorkCalendar | None = None,
     ) -> ReviewData:
+        """A staff review of a turn: its correctness ``rating`` and, optionally, a 好差评 ``level``; a 差评 level
+        opens the turn's rectification (deadline from ``calendar``, else the settings')."""
         _check(rating, RATINGS, "rating")
+        if level is not None:
+            level = level_of(level=level)
         reasons = list(dict.fromkeys(reasons))
         for reason in reasons:
             _check(reason, REASONS, "reason")
@@ -245,13 +279,18 @@ class ReviewStore(Transactional):
         with self._write() as session:
             if session.get(ConversationTurn, turn_id) is None:
                 raise LookupError(f"no conversation turn with id {turn_id}")
+            now = utcnow()
+            earlier = session.scalar(sa.select(Review.level).where(Review.turn_id == turn_id, Review.level.is_not(None))
+                                     .order_by(Review.id.desc()).limit(1)) if level is not None else None
             row = Review(
                 turn_id=turn_id, reviewer=reviewer, rating=rating, reasons=reasons, corrected_answer=corrected_answer,
                 sources=[Source.of(s).to_dict() for s in sources],
-                must_contain=[m.strip() for m in must_contain if m.strip()], created_at=utcnow(),
+                must_contain=[m.strip() for m in must_contain if m.strip()], created_at=now, level=level,
             )
             session.add(row)
             session.flush()
+            if level is not None:
+                rated(session, turn_id, level, earlier, "reviewer", reviewer, now, calendar or self.calendar)
             return _review(row)
 
     def reviewed(self, min_rating: str | None = None, rating: str | None = None) -> list[tuple[TurnData, ReviewData]]:
@@ -277,25 +316,38 @@ class ReviewStore(Transactional):
 
     # -- feedback -------------------------------------------------------------------------------------------
 
-    def record_feedback(self, turn_id: int, value: int, channel: str, *, session_id: str | None = None) -> None:
-        """The citizen's 👍 (+1) or 👎 (-1), replacing an earlier one. With ``session_id``, only a turn of that
-        session can be rated: a turn of another session raises LookupError, like a turn that does not exist."""
-        if value not in (1, -1):
-            raise ValueError("feedback is +1 or -1")
+    def record_feedback(self, turn_id: int, value: int | None, channel: str, *, level: int | None = None,
+                        session_id: str | None = None, calendar: WorkCalendar | None = None) -> int:
+        """The citizen's 好差评 ``level`` (5 非常满意 … 1 非常不满意), or their 👍 (+1, 满意) or 👎 (-1, 不满意),
+        replacing an earlier one; returns the level. A 差评 opens the turn's rectification. With ``session_id``,
+        only a turn of that session can be rated: a turn of another session raises LookupError, like a turn that
+        does not exist."""
+        level = level_of(value, level)
         _check(channel, CHANNELS, "channel")
+        now = utcnow()
         with self._write() as session:
             turn = session.get(ConversationTurn, turn_id)
             if turn is None or (session_id is not None and turn.session_id != session_id):
                 raise LookupError(f"no conversation turn {turn_id} in this session")
             row = session.scalar(sa.select(Feedback).where(Feedback.turn_id == turn_id))
+            earlier = row.level if row is not None else None
             if row is None:
-                session.add(Feedback(turn_id=turn_id, value=value, channel=channel, created_at=utcnow()))
+                session.add(Feedback(turn_id=turn_id, value=thumbs_of(level), level=level, channel=channel,
+                                     created_at=now))
             else:
-                row.value, row.channel, row.created_at = value, channel, utcnow()
+                row.value, row.level, row.channel, row.created_at = thumbs_of(level), level, channel, now
+            rated(session, turn_id, level, earlier, "citizen", f"citizen:{channel}", now, calendar or self.calendar)
+        return level
 
     def feedback(self, turn_id: int) -> int | None:
+        """The citizen's thumbs value: 1 (满意 or better), -1 (差评), 0 (基本满意); None when they did not rate."""
         with self._read() as session:
             return session.scalar(sa.select(Feedback.value).where(Feedback.turn_id == turn_id))
+
+    def feedback_level(self, turn_id: int) -> int | None:
+        """The citizen's 好差评 level of a turn, or None."""
+        with self._read() as session:
+            return session.scalar(sa.select(Feedback.level).where(Feedback.turn_id == turn_id))
 
     # -- curated answers ------------------------------------------------------------------------------------
 
