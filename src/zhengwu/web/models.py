@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from zhengwu.answering.answer import Answer
 
@@ -83,9 +83,23 @@ class AnswerOut(BaseModel):
 
 class FeedbackIn(BaseModel):
     turn_id: int = Field(ge=1, le=MAX_ROW_ID, description="From the answer being rated.")
-    value: Literal[1, -1] = Field(description="1: 有帮助 (👍), -1: 没帮助 (👎). A later rating replaces an earlier one.")
+    level: Literal[5, 4, 3, 2, 1] | None = Field(
+        default=None, description="好差评: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意 (2 and 1 are 差评 and "
+        "open a rectification). A later rating replaces an earlier one.")
+    value: Literal[1, -1] | None = Field(
+        default=None, description="The older thumbs: 1 有帮助 (👍, recorded as 满意), -1 没帮助 (👎, 不满意). With "
+        "`level` it must agree with it (1 for levels 4-5, -1 for 1-2).")
     session_id: str | None = Field(default=None, max_length=64,
                                    description="The session that got the answer (or the cookie / X-Session-Id).")
+
+    @model_validator(mode="after")
+    def _a_rating(self) -> FeedbackIn:
+        if self.level is None and self.value is None:
+            raise ValueError("give a level (1-5) or a thumbs value (1 or -1)")
+        if self.level is not None and self.value is not None and self.value != (
+                1 if self.level >= 4 else -1 if self.level <= 2 else 0):
+            raise ValueError("value disagrees with level")
+        return self
 
 
 class ErrorOut(BaseModel):

@@ -539,6 +539,7 @@ def populate(engine: sa.Engine, people: PeopleStore, tag: str) -> tuple[int, set
     reviews = ReviewStore(engine)
     reviews.record_feedback(later, -1, "web")
     reviews.add_review(later, "console:li", "wrong", ["retrieval_miss"], corrected_answer="承诺办结时限为5个工作日。")
+    reviews.add_test_case(later, "console:li")  # the 👎 opened a rectification (好差评); and a test case
     return user_id, {web, tg}
 
 

@@ -19,8 +19,11 @@ from zhengwu.db.models import (
     Feedback,
     Identity,
     PendingReply,
+    Rectification,
+    RectificationEvent,
     Reminder,
     Review,
+    SavedTestCase,
     ServiceRecord,
     SessionRow,
     User,
@@ -162,6 +165,7 @@ class Rights(StoreBase):
                         .order_by(Review.id)
                     )
                 ],
+                **self._ratings_export(session, turn_ids),
                 # Answers owed on a chat platform and not delivered yet (minutes old, normally none).
                 "pending_replies": [
                     {"channel": r.channel, "payload": r.payload, "created_at": datetime.fromtimestamp(r.created_at, UTC)}
@@ -175,6 +179,28 @@ class Rights(StoreBase):
                 ],
             }
         return _jsonable(data)
+
+    @staticmethod
+    def _ratings_export(session: Session, turn_ids: Any) -> dict[str, list[dict[str, Any]]]:
+        """What staff did about the person's 差评 (the rectification, its steps) and which of their questions
+        became test cases; without staff names, as ``reviews``."""
+
+        def about(model: Any) -> Any:
+            return session.execute(sa.select(model, ConversationTurn.question).join(
+                ConversationTurn, model.turn_id == ConversationTurn.id).where(model.turn_id.in_(turn_ids))
+                .order_by(model.id))
+
+        return {
+            "rectifications": [
+                {"question": question, "level": r.level, "state": r.state, "opened_at": r.opened_at,
+                 "deadline": r.deadline, "measures": r.measures, "rectified_at": r.rectified_at,
+                 "revisit_result": r.revisit_result, "revisit_note": r.revisit_note, "revisited_at": r.revisited_at}
+                for r, question in about(Rectification)
+            ],
+            "rectification_events": [{"question": question, "action": e.action, "at": e.at}
+                                     for e, question in about(RectificationEvent)],
+            "test_cases": [{"question": question, "created_at": c.created_at} for c, question in about(SavedTestCase)],
+        }
 
     def delete(self, user_id: int, actor: str | None = None) -> dict[str, int]:
         """Erase the user and every row about them in one transaction; returns rows deleted per table.
@@ -196,6 +222,8 @@ class Rights(StoreBase):
             turn_ids = self._turn_ids(user_id, session_ids)
             drop(Feedback, Feedback.turn_id.in_(turn_ids))  # cascades anyway; counted here
             drop(Review, Review.turn_id.in_(turn_ids))
+            for model in (RectificationEvent, Rectification, SavedTestCase):  # 好差评: cascade too; counted here
+                drop(model, model.turn_id.in_(turn_ids))
             drop(
                 ConversationTurn,
                 self._about(ConversationTurn.user_id, ConversationTurn.session_id, user_id, session_ids),

@@ -2,7 +2,11 @@
 
     GET  /console/conversations                 turns, searchable by question, status, rating, feedback, date
     GET  /console/conversations/{session_id}    one conversation: answers, citations, retrieved documents
-    POST /console/turns/{turn_id}/review        rate an answer, give reasons, correct it, choose its sources
+    POST /console/turns/{turn_id}/review        rate an answer (and its 好差评 level), give reasons, correct it,
+                                                choose its sources
+
+A reviewer's 差评 (不满意, 非常不满意) opens the turn's rectification (``routes.ratings``); a rated turn can be
+added to the review set from its page (「加入测试集」, ``POST /console/turns/{turn_id}/test-case``).
 
 Every opening of a conversation that belongs to a citizen is written to the audit log. Conversation texts were
 masked (ID and mobile numbers) before they were stored.
@@ -19,10 +23,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from zhengwu.answering.vocabulary import STATUS_LABELS
-from zhengwu.review import RATING_LABELS, RATINGS, REASONS, REVIEW_REASON_LABELS, TurnFilter
+from zhengwu.review import RATING_LABELS, RATINGS, REASONS, REVIEW_REASON_LABELS, SATISFACTION_LEVELS, TurnFilter
 from zhengwu.web.console.access import audit, documents, posted, resolve_sources, reviewer, reviews
 from zhengwu.web.console.auth import StaffSession
 from zhengwu.web.console.pages import ConsoleError, page, page_number, redirect, row_id, turn_view
+from zhengwu.web.console.routes.ratings import calendar_of, labels, notices
 from zhengwu.web.dependencies import app_state
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -65,7 +70,7 @@ def conversation(session_id: str, request: Request, who: StaffSession = Depends(
     views = [turn_view(summary, docs, index_store) for summary in turns]
     regions = {doc_id: doc.region for doc_id, doc in docs.items()}
     return page(request, "conversation.html", who=who, session_id=session_id, turns=views,
-                ratings=RATING_LABELS, reasons=REVIEW_REASON_LABELS, regions=regions)
+                ratings=RATING_LABELS, reasons=REVIEW_REASON_LABELS, regions=regions, **labels(), **notices(request))
 
 
 @router.post("/turns/{turn_id}/review")
@@ -88,6 +93,12 @@ async def review(turn_id: str, request: Request, who: StaffSession = Depends(rev
         return redirect(back, error=problem)
     reasons = [r for r in form.getlist("reasons") if r in REASONS]
     must = [m.strip() for m in _SPLIT.split(str(form.get("must_contain", ""))) if m.strip()]
+    level = next((lv for lv in SATISFACTION_LEVELS if str(form.get("level", "")) == str(lv)), None)  # optional
+    calendar = calendar_of(request)
+    opened = await run_in_threadpool(store.rectification_of, turn.id) if level is not None and level <= 2 else None
     await run_in_threadpool(lambda: store.add_review(
-        turn.id, who.actor, rating, reasons, corrected_answer=corrected, sources=sources, must_contain=must))
+        turn.id, who.actor, rating, reasons, corrected_answer=corrected, sources=sources, must_contain=must,
+        level=level, calendar=calendar))
+    if level is not None and level <= 2 and opened is None:
+        return redirect(back, msg="reviewed_poor")
     return redirect(back, msg="reviewed")
