@@ -5,6 +5,7 @@ The command line, the HTTP service and the Telegram launcher all start here:
     ensure_index(settings)          the index, built from the bundled corpus on first use and repaired where it can be
     ingest_paths(settings, paths)   load and ingest folders or files (``zhengwu ingest``, ``zhengwu eval --kb``)
     reindex(index, settings)        re-ingest the configured corpus folder (the admin API)
+    apply_console_documents(...)    re-apply what staff published in the review console (``zhengwu serve``)
     build_assistant(settings, ...)  the ``Assistant`` with what the settings ask for: an LLM generator, a
                                     cross-encoder, the personaliser, curated answers, the turn log
     open_services(settings)         everything a long-running service holds: index, people store, review
@@ -20,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import cast
 
@@ -33,6 +35,7 @@ from zhengwu.index import Index, IngestReport
 from zhengwu.index.embeddings import EmbeddingCache, embed_with_cache, make_embedder
 from zhengwu.index.index import ProgressFactory, dense_texts, no_progress, screen
 from zhengwu.index.vector_pack import pack_path, write_pack
+from zhengwu.library import Library, LibraryStore, sync_console
 from zhengwu.ops.observability import DEPENDENCY_UP
 from zhengwu.personal import DbSessionStore, PeopleStore, load_personaliser, open_people_store
 from zhengwu.review import CuratedAnswers, ReviewStore
@@ -106,6 +109,22 @@ def reindex(index: Index, settings: Settings) -> IngestReport:
     """Re-ingest the configured corpus folder into a running index (incremental)."""
     loaded = load_paths([settings.corpus_dir], root=settings.corpus_dir)
     return index.ingest(loaded.documents, str(settings.corpus_dir.resolve()), errors=loaded.errors)
+
+
+def apply_console_documents(settings: Settings, index: Index, *, say: Say = _log_line) -> None:
+    """Re-apply the documents published in the review console (their versions are in the database; the index
+    may have been rebuilt from files since). Incremental: nothing is re-indexed when they are in place."""
+    try:
+        people = open_people_store(settings)
+    except Exception as exc:  # noqa: BLE001 - files still answer; the console documents return on the next publish
+        say(f"console documents not applied: the database cannot be reached ({type(exc).__name__})")
+        return
+    try:
+        report = sync_console(index, LibraryStore(people.engine))
+        if report.changed:
+            say(f"console documents: {report.added} added, {report.updated} updated, {report.removed} removed")
+    finally:
+        people.engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -209,6 +228,13 @@ class Services:
     @property
     def index(self) -> Index:
         return self.assistant.index
+
+    @cached_property
+    def library(self) -> Library | None:
+        """The documents staff manage in the console (None without a people store: its tables live there)."""
+        if self.people is None:
+            return None
+        return Library(LibraryStore(self.people.engine), self.index, self.settings)
 
     @classmethod
     def around(cls, assistant: Assistant, people: PeopleStore | None = None) -> Services:

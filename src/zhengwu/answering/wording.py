@@ -81,6 +81,7 @@ UNAVAILABLE = "服务暂时不可用，请稍后再试，或拨打 {hotline} 政
 # -- the web API's messages (``message`` of an error body) ---------------------------------------------------
 BAD_REQUEST = "请求格式不正确，请检查后重试。"
 TOO_LARGE = "请求内容过大。"
+UPLOAD_TOO_LARGE = "上传的文件过大：每个文件不能超过 {mb} MB。请压缩或拆分后再上传。"
 TOO_SLOW = "请求发送超时，请检查网络后重试。"
 SIGNED_OUT = "您已退出登录。"
 TOO_FREQUENT = "请求过于频繁，请稍后再试。"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from zhengwu.bootstrap import ingest_paths, report_line
+from zhengwu.bootstrap import apply_console_documents, ingest_paths, report_line
 from zhengwu.config import Settings, get_settings
 from zhengwu.index.store import ChunkStore
 from zhengwu.ops.progress import progress_bars
@@ -39,6 +39,8 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, no_prune: bool, quiet: bool) 
     index, reports = ingest_paths(settings, targets, progress=progress_bars(not quiet), prune=not no_prune)
     for path, report in reports:
         print_report(path, report)
+    if rebuild:  # the console's published documents live in the database: put them back in the new index
+        apply_console_documents(settings, index, say=lambda line: click.echo(line, err=True))
     docs, chunks = index.store.count()
     click.echo(f"Index at {settings.data_dir}: {docs} documents, {chunks} chunks "
                f"({time.perf_counter() - started:.1f}s)")
@@ -52,6 +54,10 @@ def print_report(path: Path, report) -> None:
         click.echo(f"  skipped {error.path}: {error.reason}", err=True)
     for warning in report.warnings:
         click.echo(f"  warning {warning.path}: {warning.reason}", err=True)
+    if report.held_by_console:
+        shown = ", ".join(report.held_by_console[:5]) + (" …" if len(report.held_by_console) > 5 else "")
+        click.echo(f"  {len(report.held_by_console)} document(s) not applied: the review console publishes its own "
+                   f"version ({shown}); resolve in /console/documents", err=True)
 
 
 @click.command()

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from zhengwu.bootstrap import ensure_index
+from zhengwu.bootstrap import apply_console_documents, ensure_index
 from zhengwu.config import get_settings
 from zhengwu.ops.progress import progress_bars
 
@@ -34,7 +34,10 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers > 1 and not settings.embed_threads:
         # Several workers share the cores: one embedding thread each beats threads fighting over them.
         os.environ["ZHENGWU_EMBED_THREADS"] = "1"
-    ensure_index(settings, progress=progress_bars(), say=lambda line: click.echo(line, err=True)).close()
+    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    index = ensure_index(settings, progress=progress_bars(), say=say)
+    apply_console_documents(settings, index, say=say)
+    index.close()
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics sums all workers: each writes its counters to files here (cleared at every start).
         metrics_dir = settings.data_dir / "metrics"

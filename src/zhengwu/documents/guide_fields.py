@@ -7,6 +7,7 @@ quotes, corpus health checks the key fields: all of them through this table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -39,3 +40,18 @@ KEY_OF_HEADING: dict[str, str] = {f.heading: f.key for f in GUIDE_FIELDS if f.he
 LABELS: dict[str, str] = {f.key: f.label for f in GUIDE_FIELDS}
 # The fields every guide should fill in: corpus health reports guides without them.
 KEY_FIELDS: tuple[str, ...] = ("materials", "phone", "time_limit")
+
+_HEADINGS = sorted((f.heading for f in GUIDE_FIELDS if f.heading), key=len, reverse=True)
+# "申请材料", "三、办理时限：", "（二）咨询电话", "4. 办理地点": a line that is only a field's heading.
+_HEADING_LINE = re.compile(
+    r"^[ \t]*(?:[一二三四五六七八九十]+[、.．]|\d{1,2}[、.．)）]|[（(][一二三四五六七八九十\d]{1,3}[)）])?[ \t]*"
+    r"(" + "|".join(map(re.escape, _HEADINGS)) + r")[ \t]*(?:[：:][ \t]*(.*?))?[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def mark_guide_headings(body: str) -> str:
+    """The plain text of a guide (a PDF, a Word file without heading styles) with each line that is only a
+    field's heading made a Markdown ``##`` heading ("办理时限：5个工作日" becomes the heading and its value), so
+    that the guide is cut into its fields as a guide file is."""
+    return _HEADING_LINE.sub(lambda m: f"## {m.group(1)}" + (f"\n{m.group(2)}" if m.group(2) else ""), body)

@@ -6,6 +6,7 @@ Dense vectors come through the embedding cache, so re-embedding only happens for
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -83,6 +84,7 @@ class Index:
         # masks) compare it instead of guessing from sizes.
         self.version = 0
         self._generation = self.store.get_meta("generation")
+        self._ingesting = threading.Lock()
 
     # -- ingest --------------------------------------------------------------------------------------------
     def ingest(
@@ -102,7 +104,14 @@ class Index:
         The review console (source ``CONSOLE_SOURCE``) wins over files: a file whose ``doc_id`` the console
         publishes is not applied but kept as a ``Shadow`` (the console shows it as a conflict when the file
         changed), and a document the console stops publishing goes back to its file's version.
+
+        Ingests in one process run one at a time (the console's background publishing, the admin re-index).
         """
+        with self._ingesting:
+            return self._ingest(documents, source, prune=prune, progress=progress, errors=errors)
+
+    def _ingest(self, documents: Sequence[Document], source: str, *, prune: bool, progress: ProgressFactory,
+                errors: Sequence[LoadError]) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport(errors=list(errors))
         states = self.store.doc_states()

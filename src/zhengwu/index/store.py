@@ -227,6 +227,12 @@ class ChunkStore:
             ).fetchall()
         return [StoredChunk(*r) for r in rows]
 
+    def origin_of(self, doc_id: str) -> tuple[str, str] | None:
+        """(source, path) of an indexed document: the folder or file it was ingested from, and its file."""
+        with self._lock:
+            row = self._db.execute("SELECT source, path FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def shadows(self) -> dict[str, Shadow]:
         """Documents of a file source held back because the console publishes its own version of them."""
         with self._lock:

@@ -41,7 +41,7 @@ from zhengwu.ops.observability import LATENCY, REQUESTS, configure_logging, new_
 from zhengwu.web.console import mount_console
 from zhengwu.web.limits import BodyLimit, ConnectionRotation
 from zhengwu.web.models import ErrorOut
-from zhengwu.web.routes import admin, chat, feedback, me, ops
+from zhengwu.web.routes import admin, chat, documents, feedback, me, ops
 from zhengwu.web.state import AppState
 
 STATIC = Path(__file__).parent / "static"
@@ -82,11 +82,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             allow_credentials=True,
         )
     app.middleware("http")(_guard)
-    app.add_middleware(BodyLimit, body_timeout=settings.body_timeout_seconds)
+    app.add_middleware(BodyLimit, body_timeout=settings.body_timeout_seconds,
+                       document_bytes=settings.max_upload_mb * 1024 * 1024)
     app.add_middleware(ConnectionRotation)  # added last: runs first
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for module in (chat, feedback, me, ops, admin):
+    for module in (chat, feedback, me, ops, admin, documents):
         app.include_router(module.router)
     for router in channel_routers(settings, state.channel_core):
         app.include_router(router)

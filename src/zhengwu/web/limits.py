@@ -10,6 +10,7 @@ arrive (a client trickling one byte a second is answered 408, not waited for).
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import time
 from collections import OrderedDict
@@ -21,6 +22,10 @@ from zhengwu.answering import wording
 MAX_BODY_BYTES = 64 * 1024
 UPLOAD_BYTES = 50 * 1024 * 1024  # staff history imports (the history reader's own limit)
 UPLOAD_PATHS = frozenset({"/api/v1/admin/history"})
+# Staff document uploads and edits (a law's text is larger than 64 KB): limited by ZHENGWU_MAX_UPLOAD_MB plus
+# the multipart envelope.
+DOCUMENT_PREFIXES = ("/console/documents", "/api/v1/admin/documents")
+MULTIPART_ALLOWANCE = 1024 * 1024
 
 
 TOO_LARGE = (413, {"message": wording.TOO_LARGE, "detail": "body too large"})
@@ -33,18 +38,27 @@ class BodyLimit:
     client gets 413 (or 408). Ending the body rather than raising from ``receive`` keeps every layer between
     here and the route (middleware wrappers, FastAPI's body parsing) out of the decision."""
 
-    def __init__(self, app: ASGIApp, body_timeout: float = 30.0) -> None:
+    def __init__(self, app: ASGIApp, body_timeout: float = 30.0, document_bytes: int = 20 * 1024 * 1024) -> None:
         self.app = app
         self.body_timeout = body_timeout
+        self.document_limit = document_bytes + MULTIPART_ALLOWANCE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = UPLOAD_BYTES if scope.get("path") in UPLOAD_PATHS else MAX_BODY_BYTES
+        path = scope.get("path", "")
+        if path.startswith(DOCUMENT_PREFIXES) and scope.get("method") == "POST":
+            limit = self.document_limit
+            too_large = (413, {"message": wording.UPLOAD_TOO_LARGE.format(mb=self.document_limit // (1024 * 1024) - 1),
+                               "detail": "upload too large"})
+        else:
+            limit = UPLOAD_BYTES if path in UPLOAD_PATHS else MAX_BODY_BYTES
+            too_large = TOO_LARGE
+        as_page = path.startswith("/console/")
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await _refuse(send, TOO_LARGE)
+            await _refuse(send, too_large, as_page)
             return
         received = 0
         deadline = time.monotonic() + self.body_timeout
@@ -67,7 +81,7 @@ class BodyLimit:
                 body_done = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > limit:
-                    refusal = TOO_LARGE
+                    refusal = too_large
                     return _END_OF_BODY
             return message
 
@@ -77,19 +91,30 @@ class BodyLimit:
                 await send(message)
             elif not answered and message["type"] == "http.response.start":
                 answered = True
-                await _refuse(send, refusal)
+                await _refuse(send, refusal, as_page)
             # else: the app's answer to a body it never fully got is dropped
 
         await self.app(scope, limited_receive, refusing_send)
 
 
-async def _refuse(send: Send, refusal: tuple[int, dict]) -> None:
+async def _refuse(send: Send, refusal: tuple[int, dict], as_page: bool = False) -> None:
+    """The refusal as JSON, or for the console (a browser's form post) as a small Chinese page."""
     status, detail = refusal
-    body = json.dumps(detail, ensure_ascii=False).encode()
+    if as_page:
+        body = _PAGE.format(message=html.escape(detail["message"])).encode()
+        kind = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps(detail, ensure_ascii=False).encode()
+        kind = b"application/json"
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+_PAGE = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>无法处理</title></head>'
+         '<body><h1>无法处理此请求</h1><p role="alert">{message}</p><p><a href="/console/documents">返回资料管理</a>'
+         '</p></body></html>')
 
 
 class ConnectionRotation:
