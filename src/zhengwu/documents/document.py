@@ -63,7 +63,10 @@ class Document:
 
 @dataclass(frozen=True)
 class LoadError:
-    """A file that could not be turned into documents; reported by name and reason, never fatal."""
+    """A file that could not be turned into documents; reported by name and reason, never fatal.
+
+    ``reason`` is English for operators; ``zh``, when set, says the same to staff in Chinese (the console)."""
 
     path: str
     reason: str
+    zh: str = ""

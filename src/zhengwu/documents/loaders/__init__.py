@@ -7,29 +7,49 @@ DOCX, and JSONL knowledge bases (one ``{"id", "title", "text", "metadata"}`` rec
 
 A bad file never stops a load: ``load_paths`` records a ``LoadError`` whose reason an operator can act on and
 carries on with the next file. ``load_file`` raises ``LoadFailure`` instead, for callers handling one file.
+
+``load_upload`` loads a file staff uploaded through the console, held in memory: the same parsers, with bounds
+for a file nobody has vetted (size, pages, ZIP and decompression bombs, nesting, time). Every failure carries a
+Chinese message for staff (``LoadFailure.zh``, ``LoadError.zh``) next to the English ``reason``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from zhengwu.documents.document import Document, LoadError
-from zhengwu.documents.loaders._common import LoadFailure, clean_line, clean_text, decode_text, require_body
+from zhengwu.documents.loaders._common import (
+    GENERIC_ZH,
+    LoadFailure,
+    clean_line,
+    clean_text,
+    decode_text,
+    require_body,
+)
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "MAX_UPLOAD_BYTES",
     "SUPPORTED_SUFFIXES",
     "LoadFailure",
     "LoadResult",
+    "UploadResult",
     "load_file",
     "load_paths",
+    "load_upload",
 ]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# An upload's JSONL knowledge base: records held at once, bad lines listed one by one.
+MAX_UPLOAD_RECORDS = 50_000
+MAX_UPLOAD_ERRORS = 100
+_MAX_NAME_CHARS = 255
 
 _MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 _HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -48,6 +68,14 @@ class LoadResult:
     documents: list[Document]
     errors: list[LoadError]
     files_seen: int
+
+
+@dataclass
+class UploadResult:
+    """The documents in one uploaded file, and its bad records (only a JSONL file can be partly bad)."""
+
+    documents: list[Document]
+    errors: list[LoadError]
 
 
 def load_paths(paths: Iterable[Path], *, root: Path | None = None) -> LoadResult:
@@ -73,10 +101,10 @@ def load_paths(paths: Iterable[Path], *, root: Path | None = None) -> LoadResult
         try:
             loaded, record_errors = _load_one(file_path, root=root)
         except LoadFailure as exc:
-            errors.append(LoadError(path=str(file_path), reason=exc.reason))
+            errors.append(LoadError(path=str(file_path), reason=exc.reason, zh=exc.zh))
             continue
         except Exception as exc:  # noqa: BLE001 - a parser bug on one file must not stop the whole ingest
-            errors.append(LoadError(path=str(file_path), reason=f"unexpected error: {type(exc).__name__}: {exc}"))
+            errors.append(LoadError(path=str(file_path), reason=_unexpected(exc).reason, zh=GENERIC_ZH))
             continue
         errors.extend(record_errors)
         for document, source in loaded:
@@ -100,9 +128,44 @@ def load_file(path: Path, *, root: Path | None = None, errors: list[LoadError] |
     loaded, record_errors = _load_one(Path(path), root=root)
     if record_errors:
         if errors is None:
-            raise LoadFailure(_summarise_record_errors(record_errors))
+            raise LoadFailure(_summarise_record_errors(record_errors), zh=_summarise_record_errors_zh(record_errors))
         errors.extend(record_errors)
     return [document for document, _source in loaded]
+
+
+def load_upload(filename: str, data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> UploadResult:
+    """Load one uploaded file held in memory; raise ``LoadFailure`` (with ``zh`` for staff) if it cannot be used.
+
+    The file name comes from the browser and is not trusted: only its suffix chooses the parser, its stem is
+    at most a title, and a document without an id of its own gets the id ``load_paths`` would give a file of
+    that (cleaned) name, so uploading the same file again yields the same id. Nothing is written anywhere.
+    A JSONL file may be partly bad: its good records come back with one ``LoadError`` per bad line.
+    Any other failure, a parser's own bug included, is a ``LoadFailure``.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    size = len(data)
+    if size > max_bytes:
+        raise LoadFailure(
+            f"file is larger than {_human_size(max_bytes)} ({_human_size(size)})",
+            zh=f"文件大小 {_size_zh(size)}，超过上限 {_size_zh(max_bytes, exact=True)}。"
+            "请压缩其中的图片或拆分成几个较小的文件后再上传。",
+        )
+    data = bytes(data)
+    name = _upload_name(filename)
+    suffix = _suffix(name)
+    try:
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise LoadFailure(_unsupported_reason(Path(name or "upload")), zh=_unsupported_zh(suffix))
+        loaded, errors = _parse(
+            data, suffix=suffix, stem=Path(name).stem, display=name, fallback_id=_name_doc_id(name),
+            path_label=name, upload=True,
+        )
+    except LoadFailure as exc:
+        raise _with_content_hint(exc, data, suffix) from exc.__cause__
+    except Exception as exc:  # noqa: BLE001 - a parser's bug (or a MemoryError) is still a refused file
+        raise _unexpected(exc) from exc
+    return UploadResult(documents=[document for document, _source in loaded], errors=errors)
 
 
 # --- walking ---------------------------------------------------------------------------------------------------
@@ -168,6 +231,24 @@ def _unsupported_reason(path: Path) -> str:
     return f"unsupported file type '{path.suffix or path.name}' (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
 
 
+_SUPPORTED_ZH = "PDF（.pdf）、Word（.docx）、网页（.html / .htm）、Markdown（.md）、纯文本（.txt）或 JSONL（.jsonl）"
+
+
+def _unsupported_zh(suffix: str) -> str:
+    if not suffix:
+        return f"无法识别文件类型：文件名没有扩展名。系统只能读取 {_SUPPORTED_ZH} 文件，请检查文件名后重新上传。"
+    if suffix == ".doc":
+        return "系统只能读取 .docx 格式的 Word 文件。请在 Word 或 WPS 中把这份 .doc 文件“另存为”.docx 后重新上传。"
+    return f"不支持 {suffix[:20]} 类型的文件。系统只能读取 {_SUPPORTED_ZH} 文件。"
+
+
+def _unexpected(exc: BaseException) -> LoadFailure:
+    return LoadFailure(
+        f"unexpected error: {type(exc).__name__}: {exc}",
+        zh="文件无法读取：处理时出现意外错误。请确认文件能正常打开；如果问题仍然存在，请联系系统管理员。",
+    )
+
+
 # --- one file --------------------------------------------------------------------------------------------------
 
 
@@ -175,36 +256,56 @@ def _load_one(path: Path, *, root: Path | None) -> tuple[list[tuple[Document, st
     """Return ((document, source label) pairs, per-record errors); raise ``LoadFailure`` for a bad file."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise LoadFailure(_unsupported_reason(path))
+        raise LoadFailure(_unsupported_reason(path), zh=_unsupported_zh(suffix))
     data = _read_bytes(path)
-    display = _display_path(path, root)
+    return _parse(
+        data, suffix=suffix, stem=path.stem, display=_display_path(path, root), fallback_id=_path_doc_id(path, root),
+        path_label=str(path), upload=False,
+    )
+
+
+def _parse(
+    data: bytes, *, suffix: str, stem: str, display: str, fallback_id: str, path_label: str, upload: bool
+) -> tuple[list[tuple[Document, str]], list[LoadError]]:
+    """The one parsing path, for files on disk and uploads alike; ``upload`` adds the bounds for untrusted
+    files (the format modules' ``UPLOAD_*`` limits)."""
     if suffix == ".jsonl":
         from zhengwu.documents.loaders._jsonl import load_jsonl
 
-        return load_jsonl(data, path_label=str(path), display=display)
+        if upload:
+            return load_jsonl(data, path_label=path_label, display=display, max_records=MAX_UPLOAD_RECORDS,
+                              max_errors=MAX_UPLOAD_ERRORS)
+        return load_jsonl(data, path_label=path_label, display=display)
 
     # Format modules are imported on first use: pypdf, python-docx and bs4 cost start-up time.
-    options = {"stem": path.stem, "display": display, "fallback_id": _path_doc_id(path, root)}
+    options = {"stem": stem, "display": display, "fallback_id": fallback_id}
     if suffix in _MARKDOWN_SUFFIXES:
         from zhengwu.documents.loaders._markdown import markdown_document
 
         document = markdown_document(decode_text(data), **options)
     elif suffix in _HTML_SUFFIXES:
-        from zhengwu.documents.loaders._html import html_document
+        from zhengwu.documents.loaders import _html
 
-        document = html_document(decode_text(data), **options)
+        document = _html.html_document(
+            decode_text(data), **options, max_elements=_html.UPLOAD_MAX_ELEMENTS if upload else None
+        )
     elif suffix == ".pdf":
-        from zhengwu.documents.loaders._pdf import pdf_document
+        from zhengwu.documents.loaders import _pdf
 
-        document = pdf_document(data, **options)
+        document = _pdf.pdf_document(data, **options, limits=_pdf.UPLOAD_LIMITS if upload else None)
     elif suffix == ".docx":
-        from zhengwu.documents.loaders._docx import docx_document
+        from zhengwu.documents.loaders import _docx
 
-        document = docx_document(data, **options)
+        document = _docx.docx_document(
+            data, **options, max_xml_bytes=_docx.UPLOAD_MAX_XML_BYTES if upload else None
+        )
     else:  # .txt
-        body = require_body(clean_text(decode_text(data)))
-        document = Document(doc_id=options["fallback_id"], title=clean_line(path.stem), body=body, path=display)
-    return [(document, str(path))], []
+        body = require_body(
+            clean_text(decode_text(data)),
+            zh="文本文件里没有文字内容（可能是空文件）。请检查后重新上传。",
+        )
+        document = Document(doc_id=fallback_id, title=clean_line(stem), body=body, path=display)
+    return [(document, path_label)], []
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -212,10 +313,15 @@ def _read_bytes(path: Path) -> bytes:
         size = path.stat().st_size
         # Checked before reading, so a stray multi-GB dump never lands in memory.
         if size > MAX_FILE_BYTES:
-            raise LoadFailure(f"file is larger than {_human_size(MAX_FILE_BYTES)} ({_human_size(size)})")
+            raise LoadFailure(
+                f"file is larger than {_human_size(MAX_FILE_BYTES)} ({_human_size(size)})",
+                zh=f"文件大小 {_size_zh(size)}，超过上限 {_size_zh(MAX_FILE_BYTES, exact=True)}。请拆分成几个较小的文件。",
+            )
         return path.read_bytes()
     except OSError as exc:
-        raise LoadFailure(f"could not read file: {exc.strerror or exc}") from exc
+        raise LoadFailure(
+            f"could not read file: {exc.strerror or exc}", zh="文件无法打开（可能已被移走或没有读取权限）。"
+        ) from exc
 
 
 def _human_size(n: int) -> str:
@@ -224,6 +330,89 @@ def _human_size(n: int) -> str:
     if n >= 1024:
         return f"{n / 1024:.3g} KB"
     return f"{n} bytes"
+
+
+def _size_zh(n: int, *, exact: bool = False) -> str:
+    """``50.0 MB``; a limit reads ``20 MB`` (``exact``: no ``.0``)."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= scale:
+            text = f"{n / scale:.1f}"
+            return f"{text[:-2] if exact and text.endswith('.0') else text} {unit}"
+    return f"{n} 字节"
+
+
+# --- uploads ---------------------------------------------------------------------------------------------------
+
+
+def _upload_name(filename: object) -> str:
+    """The base name of an uploaded file, safe to show and to key an id on: no directories (``../``, ``C:\\``),
+    no control characters (NUL), no trailing dots or spaces, at most 255 characters with the suffix kept."""
+    name = filename if isinstance(filename, str) else ""
+    name = name.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from a lenient decoder
+    name = clean_line(unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1]))
+    name = name.rstrip(" .")
+    if len(name) > _MAX_NAME_CHARS:
+        suffix = Path(name).suffix
+        keep = suffix if len(suffix) <= 16 else ""
+        name = name[: _MAX_NAME_CHARS - len(keep)].rstrip(" .") + keep
+    return name
+
+
+def _suffix(name: str) -> str:
+    """The lower-case suffix; full-width letters (``.ＰＤＦ``) count as their ASCII selves."""
+    return unicodedata.normalize("NFKC", Path(name).suffix).lower() if name else ""
+
+
+def _name_doc_id(name: str) -> str:
+    return "file-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]
+
+
+# What a file's first bytes say it is, for a failure that may come from a wrong suffix: (magic, what staff are
+# told it is, the suffixes it may rightly have, what to do).
+_RENAME = "如果它确实是{label}，请把扩展名改为 {suffix} 后重新上传。"
+_CONVERT = "请另存为 PDF 或 Word（.docx）后再上传。"
+_PICTURE = "系统无法识别图片里的文字，请上传带文字的 PDF 或 Word 文件。"
+_ARCHIVE = "请解压后分别上传其中的文件。"
+_OFFICE = frozenset({".doc", ".docx", ".xls", ".ppt"})
+_SNIFFED: tuple[tuple[bytes, str, frozenset[str], str], ...] = (
+    (b"\xd0\xcf\x11\xe0", "旧版 Office 文件（.doc / .xls）或加了密码的 Word 文件", _OFFICE, _CONVERT),
+    (b"\x89PNG", "PNG 图片", frozenset(), _PICTURE),
+    (b"\xff\xd8\xff", "JPEG 图片", frozenset(), _PICTURE),
+    (b"GIF8", "GIF 图片", frozenset(), _PICTURE),
+    (b"Rar!", "RAR 压缩包", frozenset(), _ARCHIVE),
+    (b"7z\xbc\xaf", "7z 压缩包", frozenset(), _ARCHIVE),
+)
+
+
+def _content_kind(data: bytes) -> tuple[str, frozenset[str], str] | None:
+    head = data[:1024]
+    if b"%PDF" in head:
+        return "PDF 文件", frozenset({".pdf"}), _RENAME.format(label="PDF 文件", suffix=".pdf")
+    for magic, label, suffixes, advice in _SNIFFED:
+        if head.startswith(magic):
+            return label, suffixes, advice
+    if head.startswith(b"PK\x03\x04"):
+        window = data[:65536]
+        if b"word/" in window:
+            return "Word 文件", frozenset({".docx"}), _RENAME.format(label="Word 文件", suffix=".docx")
+        if b"xl/" in window:
+            return "Excel 表格（.xlsx）", frozenset(), _CONVERT
+        if b"ppt/" in window:
+            return "PowerPoint 演示文稿（.pptx）", frozenset(), _CONVERT
+        return "ZIP 压缩包", frozenset(), _ARCHIVE
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith((b"<!doctype html", b"<html")):
+        return "网页（HTML）", _HTML_SUFFIXES, _RENAME.format(label="网页", suffix=".html")
+    return None
+
+
+def _with_content_hint(exc: LoadFailure, data: bytes, suffix: str) -> LoadFailure:
+    """Add what the content looks like when it does not match the suffix (a PDF saved as ``.docx``)."""
+    kind = _content_kind(data)
+    if kind is None or suffix in kind[1]:
+        return exc
+    label, _suffixes, advice = kind
+    shown = f"扩展名是 {suffix[:20]}" if suffix else "文件名没有扩展名"
+    return LoadFailure(exc.reason, zh=f"{exc.zh}（文件内容看起来是{label}，但{shown}。{advice}）")
 
 
 def _display_path(path: Path, root: Path | None) -> str:
@@ -245,11 +434,16 @@ def _relative_to_root(path: Path, root: Path | None) -> str | None:
 def _path_doc_id(path: Path, root: Path | None) -> str:
     """A stable id for a file that has none: unchanged across re-ingests while the file keeps its place."""
     relative = _relative_to_root(path, root)
-    key = relative if relative is not None else path.name
-    return "file-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+    return _name_doc_id(relative if relative is not None else path.name)
 
 
 def _summarise_record_errors(errors: list[LoadError]) -> str:
     shown = "; ".join(f"line {e.path.rsplit(':', 1)[-1]}: {e.reason}" for e in errors[:_MAX_REASONS_IN_SUMMARY])
     more = len(errors) - _MAX_REASONS_IN_SUMMARY
     return f"{len(errors)} bad record(s): {shown}" + (f"; and {more} more" if more > 0 else "")
+
+
+def _summarise_record_errors_zh(errors: list[LoadError]) -> str:
+    shown = "；".join(e.zh or e.reason for e in errors[:_MAX_REASONS_IN_SUMMARY])
+    more = len(errors) - _MAX_REASONS_IN_SUMMARY
+    return f"文件中有 {len(errors)} 条记录有误：{shown}" + (f"；另有 {more} 条未列出。" if more > 0 else "。")
