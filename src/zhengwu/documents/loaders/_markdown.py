@@ -136,7 +136,7 @@ def _parse_front_matter(yaml_text: str) -> tuple[dict[Any, Any], dict[str, yaml.
         raise LoadFailure(
             f"malformed YAML front matter: {message}" + (f", line {line}" if line is not None else ""),
             zh=f"文件开头的元数据（front matter）{where}格式有误，无法解析。常见原因：值里有英文冒号“: ”或 # "
-            "却没有加引号，缩进不一致，引号没有成对。" + _FIX_FRONT_MATTER,
+            "却没有加引号、用了 Tab 键缩进或缩进不一致、引号没有成对。" + _FIX_FRONT_MATTER,
         ) from exc
     except yaml.YAMLError as exc:
         raise LoadFailure(
