@@ -28,7 +28,8 @@ _DOC_ID = re.compile(
 )
 # 2024-05-01, 2024/5/1, 2024.05, 2024年5月1日: the forms a 更新日期 is written in.
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?")
-_ITEM_NAME_LINE = re.compile(r"^\s*(?:[-*•·]\s*)?事项名称\s*[：:]\s*(\S.*)$", re.MULTILINE)
+_ITEM_NAME_LINE = re.compile(r"^[ \t\u3000]*(?:[-*•·][ \t\u3000]*)?事项名称[ \t\u3000]*[：:][ \t\u3000]*(\S.*)$",
+                             re.MULTILINE)
 _BASIC = "basic"  # the 基本信息 section's key
 
 
@@ -89,7 +90,7 @@ def _identity_problems(doc: Document) -> Iterator[Problem]:
 def _metadata_problems(doc: Document, today: date) -> Iterator[Problem]:
     raw_expires = doc.extra.get(EXPIRES)
     if raw_expires not in (None, ""):
-        until = expiry_date(doc.extra)
+        until = expiry_date(doc.extra)  # the rule questions are answered by, so that a check never disagrees
         if until is None:
             yield Problem(
                 "bad_expires",
@@ -131,7 +132,7 @@ def _guide_problems(doc: Document) -> Iterator[Problem]:
     if not named and not any(_ITEM_NAME_LINE.search(text) for text in sections.get(_BASIC, [])):
         yield Problem(
             "missing_item_name",
-            "办事指南缺少「事项名称」，请填写后再发布（在元数据中填写 item_name，或在「基本信息」一节写一行“事项名称：…”）。",
+            "办事指南缺少「事项名称」，请填写后再发布。可以在元数据中填写 item_name，或在「基本信息」一节写一行“事项名称：…”。",
             True,
         )
     for key in KEY_FIELDS:
