@@ -149,7 +149,7 @@ def load_upload(filename: str, data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES
         raise LoadFailure(
             f"file is larger than {_human_size(max_bytes)} ({_human_size(size)})",
             zh=f"文件大小 {_size_zh(size)}，超过上限 {_size_zh(max_bytes, exact=True)}。"
-            "请压缩其中的图片或拆分成几个较小的文件后再上传。",
+            "请拆分成几个较小的文件（或压缩其中的图片）后再上传。",
         )
     data = bytes(data)
     name = _upload_name(filename)

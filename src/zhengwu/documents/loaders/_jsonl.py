@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from zhengwu.chinese import FULL_STOPS
@@ -39,7 +40,7 @@ def load_jsonl(
     first_line_by_id: dict[str, int] = {}
     records = unlisted = 0
     # Split on \n only: U+2028 and friends are legal inside JSON strings and must not break a record.
-    for line_number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+    for line_number, line in enumerate(_lines(text.replace("\r\n", "\n")), start=1):
         if not line.strip():
             continue
         records += 1
@@ -80,6 +81,15 @@ def load_jsonl(
             zh=f"另有 {unlisted} 行有误，未逐一列出。请先改正上面列出的问题，再检查其余各行。",
         ))
     return loaded, errors
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text.split("\\n")``, one line at a time: a file of millions of short lines is not held as a list."""
+    start = 0
+    while (end := text.find("\n", start)) != -1:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def _record_document(line: str, *, display: str) -> Document:

@@ -22,7 +22,7 @@ _STR_FIELDS = ("doc_id", "title", "doc_type", "region", "department", "updated",
 _REQUIRED = ("doc_id", "title")
 
 _OPEN = re.compile(r"---[ \t]*")
-_CLOSE = re.compile(r"(?:---|\.\.\.)[ \t]*")
+_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)  # a whole line
 _H1 = re.compile(r"^#[ \t]+\S", re.MULTILINE)
 # Front matter is a few lines of metadata; PyYAML is pure Python here, and YAML aliases can make a small text
 # stand for a huge structure ("billion laughs"): both are bounded.
@@ -104,13 +104,15 @@ def markdown_document(text: str, *, stem: str, display: str, fallback_id: str) -
 
 
 def _split_front_matter(text: str) -> tuple[str, str] | None:
-    """Return (yaml_text, body) when the file starts with a ``---`` line, else None."""
-    lines = text.split("\n")
-    if not _OPEN.fullmatch(lines[0]):
+    """Return (yaml_text, body) when the file starts with a ``---`` line, else None.
+
+    Searched, not split into lines: an upload of millions of short lines must not become a list of them."""
+    first, newline, rest = text.partition("\n")
+    if not _OPEN.fullmatch(first):
         return None
-    for index in range(1, len(lines)):
-        if _CLOSE.fullmatch(lines[index]):
-            return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :])
+    close = _CLOSE.search(rest) if newline else None
+    if close is not None:
+        return rest[: max(close.start() - 1, 0)], rest[close.end() + 1 :]
     raise LoadFailure(
         "front matter opened with '---' on line 1 is never closed with a '---' line",
         zh="文件第 1 行的 --- 开始了元数据（front matter），但后面没有单独一行 --- 把它结束。"
