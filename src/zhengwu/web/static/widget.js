@@ -16,8 +16,10 @@
  * when the stream endpoint is missing. The conversation's session_id is kept in sessionStorage, so follow-up
  * questions ("电话呢？") stay in the same session while the tab is open.
  *
- * Under each answer, 👍 / 👎 buttons ("有帮助" / "没帮助") rate it through POST {api}/api/v1/feedback (turn_id and
- * session_id of the answer); the rating is kept with the message, and a second click on the other button replaces it.
+ * Under each answer, 👍 / 👎 buttons ("有帮助" / "没帮助") and the five 好差评 levels (非常满意, 满意, 基本满意, 不满意,
+ * 非常不满意) rate it through POST {api}/api/v1/feedback (turn_id and session_id of the answer; `value` for a thumb,
+ * which the service records as 满意 / 不满意, `level` 5-1 for a level); the rating is kept with the message, and a
+ * later click replaces it.
  *
  * Everything lives in a Shadow DOM (classes prefixed `zw-` as well), so the host page's CSS does not leak in.
  * Answer text is never inserted as HTML: nodes are built with textContent, and only http(s) URLs become links.
@@ -28,7 +30,7 @@
  * A small API is exposed as window.ZhengwuWidget: open(), close(), toggle(), ask(question), reset(),
  * signIn(token), signOut(); and the
  * page receives `zhengwu:answer` / `zhengwu:error` / `zhengwu:feedback` DOM events (detail: question, answer or
- * message; turn_id and value) on document.
+ * message; turn_id, value and level) on document.
  */
 (function () {
   'use strict';
@@ -44,6 +46,7 @@
   var PLACEHOLDER = '请输入您的问题，例如：办居住证要带什么材料？';
   var MAX_STORED_MESSAGES = 40;
   var THUMB_UP = ['M7 10v12', 'M15 5.88 14 10h5.83a2 2 0 0 1 1.92 2.56l-2.33 8A2 2 0 0 1 17.5 22H4a2 2 0 0 1-2-2v-8a2 2 0 0 1 2-2h2.76a2 2 0 0 0 1.79-1.11L12 2a3.13 3.13 0 0 1 3 3.88Z'];
+  var LEVELS = [[5, '非常满意'], [4, '满意'], [3, '基本满意'], [2, '不满意'], [1, '非常不满意']]; // 好差评
   var THUMB_DOWN = ['M17 14V2', 'M9 18.12 10 14H4.17a2 2 0 0 1-1.92-2.56l2.33-8A2 2 0 0 1 6.5 2H20a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2h-2.76a2 2 0 0 0-1.79 1.11L12 22a3.13 3.13 0 0 1-3-3.88Z'];
 
   function attr(name) {
@@ -155,6 +158,12 @@
     '.zw-fb:hover{background:#eef3fb;}',
     '.zw-fb[aria-pressed="true"]{background:#e6eefb;border-color:var(--zw-primary);color:var(--zw-primary-dark);box-shadow:0 0 0 1px var(--zw-primary) inset;}',
     '.zw-fb[disabled]{cursor:progress;opacity:.7;}',
+    '.zw-levels{display:flex;align-items:center;flex-wrap:wrap;gap:4px;margin-top:6px;white-space:normal;font-size:12px;color:var(--zw-muted);}',
+    '.zw-level{height:24px;padding:0 8px;border:1px solid var(--zw-border);border-radius:12px;background:#fff;',
+    '  color:var(--zw-muted);cursor:pointer;font-size:12px;line-height:1;}',
+    '.zw-level:hover{background:#eef3fb;}',
+    '.zw-level[aria-pressed="true"]{background:#e6eefb;border-color:var(--zw-primary);color:var(--zw-primary-dark);box-shadow:0 0 0 1px var(--zw-primary) inset;}',
+    '.zw-level[disabled]{cursor:progress;opacity:.7;}',
     '.zw-fb-note{min-height:1em;}',
     '.zw-hint{margin-top:10px;padding:6px 10px;border-radius:8px;background:#fff3f0;color:#9a3412;white-space:normal;font-size:13px;}',
     '.zw-pending{color:var(--zw-muted);}',
@@ -450,7 +459,8 @@
     if (kind !== 'clarify' && typeof answer.turn_id === 'number') renderFeedback(m.card, answer);
   }
 
-  /** 👍 / 👎 under an answer. `record` is the stored message: its `feedback` survives a page reload. */
+  /** 👍 / 👎 and the five 好差评 levels under an answer. `record` is the stored message: its `feedback` (the
+   *  thumbs value) and `level` survive a page reload. */
   function renderFeedback(card, record) {
     var bar = el('div', 'zw-feedback');
     bar.setAttribute('role', 'group');
@@ -458,36 +468,66 @@
     bar.appendChild(el('span', 'zw-fb-question', '这条回答有帮助吗？'));
     var note = el('span', 'zw-fb-note');
     note.setAttribute('role', 'status');
+    var controls = { thumbs: [], levels: [] };
     // 👍 / 👎 drawn as SVG: an office PC without a colour-emoji font would show empty boxes.
-    var buttons = [[1, THUMB_UP, '有帮助'], [-1, THUMB_DOWN, '没帮助']].map(function (spec) {
+    [[1, THUMB_UP, '有帮助'], [-1, THUMB_DOWN, '没帮助']].forEach(function (spec) {
       var b = el('button', 'zw-fb ' + (spec[0] > 0 ? 'zw-fb-up' : 'zw-fb-down'));
       b.type = 'button';
       b.appendChild(svgIcon(spec[1]));
       b.appendChild(el('span', '', spec[2]));
       b.setAttribute('aria-label', spec[2]);
-      b.setAttribute('aria-pressed', record.feedback === spec[0] ? 'true' : 'false');
-      b.addEventListener('click', function () { sendFeedback(record, spec[0], buttons, note); });
+      b.setAttribute('data-value', String(spec[0]));
+      b.addEventListener('click', function () { sendFeedback(record, { value: spec[0] }, controls, note); });
       bar.appendChild(b);
-      return b;
+      controls.thumbs.push(b);
+    });
+    var levels = el('div', 'zw-levels');
+    levels.setAttribute('role', 'group');
+    levels.setAttribute('aria-label', '满意度评价（好差评）');
+    levels.appendChild(el('span', 'zw-fb-question', '满意度：'));
+    LEVELS.forEach(function (spec) {
+      var b = el('button', 'zw-level', spec[1]);
+      b.type = 'button';
+      b.setAttribute('data-level', String(spec[0]));
+      b.addEventListener('click', function () { sendFeedback(record, { level: spec[0] }, controls, note); });
+      levels.appendChild(b);
+      controls.levels.push(b);
     });
     bar.appendChild(note);
+    showRating(record, controls);
     card.appendChild(bar);
+    card.appendChild(levels);
   }
 
-  async function sendFeedback(record, value, buttons, note) {
-    buttons.forEach(function (b) { b.disabled = true; });
+  /** Mark the thumb and the level the stored rating has (a thumb is 满意 or 不满意). */
+  function showRating(record, controls) {
+    var level = typeof record.level === 'number' ? record.level : record.feedback === 1 ? 4 : record.feedback === -1 ? 2 : null;
+    var value = level == null ? null : level >= 4 ? 1 : level <= 2 ? -1 : 0;
+    controls.thumbs.forEach(function (b) { b.setAttribute('aria-pressed', String(b.getAttribute('data-value')) === String(value) ? 'true' : 'false'); });
+    controls.levels.forEach(function (b) { b.setAttribute('aria-pressed', b.getAttribute('data-level') === String(level) ? 'true' : 'false'); });
+  }
+
+  async function sendFeedback(record, rating, controls, note) {
+    var all = controls.thumbs.concat(controls.levels);
+    all.forEach(function (b) { b.disabled = true; });
     try {
-      var resp = await post('/api/v1/feedback', { turn_id: record.turn_id, value: value, session_id: state.sessionId || null });
+      var payload = { turn_id: record.turn_id, session_id: state.sessionId || null };
+      if (rating.level) payload.level = rating.level; else payload.value = rating.value;
+      var resp = await post('/api/v1/feedback', payload);
       if (!resp.ok) throw await httpError(resp);
-      record.feedback = value;
+      var body = null;
+      try { body = await resp.json(); } catch (e) { /* an older service: what was sent stands */ }
+      var level = body && typeof body.level === 'number' ? body.level : rating.level || (rating.value > 0 ? 4 : 2);
+      record.level = level;
+      record.feedback = level >= 4 ? 1 : level <= 2 ? -1 : 0;
       saveState();
-      buttons.forEach(function (b, i) { b.setAttribute('aria-pressed', (i === 0 ? 1 : -1) === value ? 'true' : 'false'); });
-      note.textContent = value > 0 ? '感谢您的反馈！' : '感谢反馈，我们会改进这个回答。';
-      notify('zhengwu:feedback', { turn_id: record.turn_id, value: value });
+      showRating(record, controls);
+      note.textContent = level <= 2 ? '感谢反馈，我们会改进这个回答。' : '感谢您的反馈！';
+      notify('zhengwu:feedback', { turn_id: record.turn_id, value: record.feedback, level: level });
     } catch (err) {
       note.textContent = err instanceof HttpError && err.message ? err.message : '评价未能提交，请稍后再试。';
     } finally {
-      buttons.forEach(function (b) { b.disabled = false; });
+      all.forEach(function (b) { b.disabled = false; });
     }
   }
 
