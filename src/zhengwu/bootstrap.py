@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import cast
@@ -120,7 +121,10 @@ def apply_console_documents(settings: Settings, index: Index, *, say: Say = _log
         say(f"console documents not applied: the database cannot be reached ({type(exc).__name__})")
         return
     try:
-        report = sync_console(index, LibraryStore(people.engine))
+        store = LibraryStore(people.engine)
+        # Jobs a stopped service left behind; recent ones may belong to another pod that is still running.
+        store.abandon_unfinished_jobs(before=datetime.now(UTC) - timedelta(minutes=30))
+        report = sync_console(index, store)
         if report.changed:
             say(f"console documents: {report.added} added, {report.updated} updated, {report.removed} removed")
     finally:

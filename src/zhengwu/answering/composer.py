@@ -165,6 +165,10 @@ class GuideWriter:
         values = _kv(self.value("time_limit"))
         promised, legal = values.get("承诺办结时限", ""), values.get("法定办结时限", "")
         parts = [f"{name}{v}" for name, v in (("承诺", promised), ("法定", legal)) if not _empty(v)]
+        if not values:  # written as a plain value ("5个工作日", a guide typed in the console): quoted as it is
+            plain = "；".join(r for r in (line.strip().lstrip("-*").strip() for line in
+                                         self.value("time_limit").splitlines()) if r)
+            parts = [plain] if plain and not _empty(plain) else []
         if not parts:
             return self._not_listed("time_limit")
         return [f"- 办理时限：{'，'.join(parts)} {self._cite('time_limit')}"]

@@ -45,7 +45,7 @@ _HEADINGS = sorted((f.heading for f in GUIDE_FIELDS if f.heading), key=len, reve
 # "申请材料", "三、办理时限：", "（二）咨询电话", "4. 办理地点": a line that is only a field's heading.
 _HEADING_LINE = re.compile(
     r"^[ \t]*(?:[一二三四五六七八九十]+[、.．]|\d{1,2}[、.．)）]|[（(][一二三四五六七八九十\d]{1,3}[)）])?[ \t]*"
-    r"(" + "|".join(map(re.escape, _HEADINGS)) + r")[ \t]*(?:[：:][ \t]*(.*?))?[ \t]*$",
+    r"(" + "|".join(map(re.escape, _HEADINGS)) + r")[ \t]*(?:[：:](.*))?$",
     re.MULTILINE,
 )
 
@@ -54,4 +54,8 @@ def mark_guide_headings(body: str) -> str:
     """The plain text of a guide (a PDF, a Word file without heading styles) with each line that is only a
     field's heading made a Markdown ``##`` heading ("办理时限：5个工作日" becomes the heading and its value), so
     that the guide is cut into its fields as a guide file is."""
-    return _HEADING_LINE.sub(lambda m: f"## {m.group(1)}" + (f"\n{m.group(2)}" if m.group(2) else ""), body)
+    def heading(match: re.Match[str]) -> str:
+        value = (match.group(2) or "").strip()
+        return f"## {match.group(1)}" + (f"\n{value}" if value else "")
+
+    return _HEADING_LINE.sub(heading, body)

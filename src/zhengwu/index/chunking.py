@@ -40,7 +40,18 @@ def is_card(chunk_id: str) -> bool:
     return chunk_id.endswith(_SEPARATOR + CARD)
 
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# "## 申请材料 ##": the marks and the text. Trailing marks are stripped in Python: a lazy group followed by
+# optional spaces and marks backtracks quadratically on a long line of spaces (a 4 KB line took a minute).
+_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of a Markdown heading line, else None."""
+    found = _HEADING.match(line)
+    if found is None:
+        return None
+    text = found.group(2).rstrip().rstrip("#").rstrip()
+    return (len(found.group(1)), text) if text else None
 _ARTICLE = re.compile(r"^\s*(第[一二三四五六七八九十百千零〇两\d]+条(?:之[一二三四五六七八九十]+)?)[\s　]+")
 
 
@@ -108,11 +119,11 @@ def _sections(body: str) -> list[tuple[list[str], str]]:
         lines.clear()
 
     for line in body.splitlines():
-        match = _HEADING.match(line)
+        match = _heading(line)
         if match:
             flush()
-            level = len(match.group(1))
-            path = [p for p in path if p[0] < level] + [(level, match.group(2).strip())]
+            level = match[0]
+            path = [p for p in path if p[0] < level] + [(level, match[1])]
         else:
             lines.append(line)
     flush()
@@ -226,10 +237,10 @@ def _chunk_law(doc: Document) -> list[Chunk]:
 
     path: list[tuple[int, str]] = []
     for line in doc.body.splitlines():
-        heading = _HEADING.match(line)
+        heading = _heading(line)
         if heading:
             flush()
-            level, title = len(heading.group(1)), heading.group(2).strip()
+            level, title = heading
             if level == 1:
                 continue
             path = [p for p in path if p[0] < level] + [(level, title)]

@@ -20,6 +20,7 @@ from zhengwu.library.markdown import (
 from zhengwu.library.publisher import sync_console
 from zhengwu.library.records import (
     ACTION_LABELS,
+    EXTRA_LABELS,
     JOB_STATE_LABELS,
     ORIGIN_LABELS,
     STATUS_LABELS,
@@ -34,6 +35,7 @@ from zhengwu.library.store import LibraryStore
 
 __all__ = [
     "ACTION_LABELS",
+    "EXTRA_LABELS",
     "BASIC_FACTS",
     "JOB_STATE_LABELS",
     "ORIGIN_LABELS",

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from zhengwu.config import Settings
-from zhengwu.documents import DOC_TYPES, EXPIRES, STATUSES, Document, expired
+from zhengwu.documents import EXPIRES, Document, expired
+from zhengwu.documents.checks import document_problems
 from zhengwu.documents.guide_fields import mark_guide_headings
-from zhengwu.documents.loaders import LoadFailure, load_file
+from zhengwu.documents.loaders import LoadFailure, load_file, load_upload
 from zhengwu.index import CONSOLE_SOURCE, Index, Shadow
 from zhengwu.index.chunking import Chunk, chunk_document
 from zhengwu.index.index import screen
@@ -118,10 +119,14 @@ class Library:
                            updated=updated, status=status, origin=origin, expires=str(extra.get(EXPIRES) or ""),
                            entry=entry, conflict=conflict, flags=flags)
 
-    @staticmethod
-    def _conflict(entry: EntryData | None, shadow: Shadow | None) -> bool:
-        """The file changed since the console's version was made from (or over) it."""
-        return entry is not None and entry.published and shadow is not None and shadow.hash != entry.latest.disk_hash
+    def _conflict(self, entry: EntryData | None, shadow: Shadow | None) -> bool:
+        """The file changed since the published version was made from (or over) it. A draft taken from the file
+        does not end the conflict; publishing it does."""
+        if entry is None or entry.published_version is None or shadow is None:
+            return False
+        published = (entry.latest if entry.latest.version == entry.published_version
+                     else self.store.version(entry.doc_id, entry.published_version))
+        return published is not None and shadow.hash != published.disk_hash
 
     def document(self, doc_id: str) -> Document | None:
         """What citizens are answered from now: the console's published version, else the indexed file."""
@@ -150,8 +155,6 @@ class Library:
                ) -> UploadOutcome:
         """Parse an uploaded file into drafts (one per document; a JSONL file may hold many). Nothing is
         published: staff preview the chunks and problems first."""
-        from zhengwu.documents.loaders import load_upload
-
         try:
             loaded = load_upload(filename, data, max_bytes=self.settings.max_upload_mb * 1024 * 1024)
         except LoadFailure as exc:
@@ -309,10 +312,7 @@ class Library:
 
     def _add(self, doc: Document, *, origin: str, actor: str, filename: str = "", action: str = "edit",
              based_on: int | None = None, note: str = "") -> VersionData:
-        from zhengwu.documents.checks import document_problems
-
-        problems = [Problem(p.code, p.zh, p.blocking) for p in document_problems(doc)]
-        problems += _vocabulary_problems(doc)
+        problems = document_problems(doc)
         return self.store.add_version(doc, origin=origin, actor=actor, filename=filename, problems=problems,
                                       based_on=based_on, disk_hash=self._disk_hash(doc.doc_id), note=note,
                                       action=action)
@@ -323,15 +323,6 @@ class Library:
             return shadow.hash
         state = self.index.store.doc_states().get(doc_id)
         return state[0] if state is not None and state[1] != CONSOLE_SOURCE else None
-
-
-def _vocabulary_problems(doc: Document) -> list[Problem]:
-    out = []
-    if doc.doc_type not in DOC_TYPES:
-        out.append(Problem("doc_type", f"类型“{doc.doc_type}”无效，应为办事指南、法律法规、政策文件或问答之一。", True))
-    if doc.status not in STATUSES:
-        out.append(Problem("status", f"状态“{doc.status}”无效。", True))
-    return out
 
 
 def _with_defaults(doc: Document, defaults: Mapping[str, str]) -> Document:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from zhengwu.documents import Document
+from zhengwu.documents.checks import Problem
 
 # How a version came to be.
 ORIGINS = ("upload", "form", "rollback", "withdraw", "disk", "keep")
@@ -23,25 +24,23 @@ ACTION_LABELS = {
 }
 JOB_STATES = ("queued", "running", "done", "failed")
 JOB_STATE_LABELS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
+# Front-matter keys beyond the Document fields, as staff read them (others are shown as written).
+EXTRA_LABELS = {
+    "item_name": "事项名称", "item_code": "事项编码", "catalog_name": "目录名称", "expires": "失效日期",
+    "ends_as": "到期后", "withdrawn_on": "撤销/废止日期",
+}
 STATUS_LABELS = {"active": "有效", "repealed": "已废止", "withdrawn": "已撤销", "draft": "草稿"}
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something about a version staff should fix (``blocking``: before it can be published) or know."""
+def problem_of(value: dict[str, Any] | Problem) -> Problem:
+    """A stored problem (``document_versions.problems``) as the checks made it."""
+    if isinstance(value, Problem):
+        return value
+    return Problem(str(value.get("code", "")), str(value.get("zh", "")), bool(value.get("blocking")))
 
-    code: str
-    zh: str
-    blocking: bool = False
 
-    @classmethod
-    def of(cls, value: dict[str, Any] | Problem) -> Problem:
-        if isinstance(value, Problem):
-            return value
-        return cls(str(value.get("code", "")), str(value.get("zh", "")), bool(value.get("blocking")))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "zh": self.zh, "blocking": self.blocking}
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    return {"code": problem.code, "zh": problem.zh, "blocking": problem.blocking}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,17 @@ from sqlalchemy.orm import Session
 from zhengwu.db.models import DocumentEvent, DocumentVersion, IndexJob, LibraryDocument, utcnow
 from zhengwu.db.transactions import Transactional
 from zhengwu.documents import Document
-from zhengwu.library.records import ACTIONS, ORIGINS, EntryData, EventData, JobData, Problem, VersionData
+from zhengwu.documents.checks import Problem
+from zhengwu.library.records import (
+    ACTIONS,
+    ORIGINS,
+    EntryData,
+    EventData,
+    JobData,
+    VersionData,
+    problem_dict,
+    problem_of,
+)
 
 _DOCUMENT_FIELDS = frozenset(f.name for f in fields(Document))
 
@@ -27,7 +37,7 @@ def document_of(blob: dict[str, Any]) -> Document:
 def _version(row: DocumentVersion) -> VersionData:
     return VersionData(
         doc_id=row.doc_id, version=row.version, document=document_of(row.document), content_hash=row.content_hash,
-        origin=row.origin, filename=row.filename, problems=[Problem.of(p) for p in row.problems or []],
+        origin=row.origin, filename=row.filename, problems=[problem_of(p) for p in row.problems or []],
         based_on=row.based_on, disk_hash=row.disk_hash, note=row.note, created_by=row.created_by,
         created_at=row.created_at,
     )
@@ -57,7 +67,7 @@ class LibraryStore(Transactional):
     # -- versions -----------------------------------------------------------------------------------------------
 
     def add_version(
-        self, doc: Document, *, origin: str, actor: str, filename: str = "", problems: Iterable[Any] = (),
+        self, doc: Document, *, origin: str, actor: str, filename: str = "", problems: Iterable[Problem] = (),
         based_on: int | None = None, disk_hash: str | None = None, note: str = "", action: str = "edit",
     ) -> VersionData:
         """A new (unpublished) version of ``doc.doc_id``: version 1 for a new document, else the last + 1."""
@@ -69,7 +79,7 @@ class LibraryStore(Transactional):
                                   .where(DocumentVersion.doc_id == doc.doc_id)) or 0
             row = DocumentVersion(
                 doc_id=doc.doc_id, version=last + 1, document=asdict(doc), content_hash=doc.content_hash(),
-                origin=origin, filename=filename[:255], problems=[Problem.of(_as_dict(p)).to_dict() for p in problems],
+                origin=origin, filename=filename[:255], problems=[problem_dict(problem_of(p)) for p in problems],
                 based_on=based_on, disk_hash=disk_hash, note=note, created_by=actor, created_at=now,
             )
             session.add(row)
@@ -222,10 +232,3 @@ class LibraryStore(Transactional):
                 sa.update(IndexJob).where(IndexJob.state.in_(("queued", "running")), IndexJob.created_at < before)
                 .values(state="failed", message="服务重启，任务中断；已在启动时重新同步。", finished_at=utcnow()))
             return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _as_dict(problem: Any) -> Any:
-    if isinstance(problem, dict | Problem):
-        return problem
-    return {"code": getattr(problem, "code", ""), "zh": getattr(problem, "zh", ""),
-            "blocking": bool(getattr(problem, "blocking", False))}

@@ -26,11 +26,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
 from zhengwu.answering.answer import Answer, Citation, Provenance
 from zhengwu.chinese import normalize
+from zhengwu.documents import expired
 from zhengwu.retrieval.query import FIELD_PATTERNS, detect_fields, find_regions
 from zhengwu.review.records import CuratedData, compact_question
 from zhengwu.review.store import ReviewStore
@@ -171,16 +173,18 @@ class CuratedAnswers:
                 )
             if match.entry.id not in self._warned:
                 self._warned.add(match.entry.id)
-                log.warning("curated answer %d (v%d) skipped: none of its source documents is in the index any "
-                            "more; withdraw it or publish a new version", match.entry.id, match.entry.version)
+                log.warning("curated answer %d (v%d) skipped: none of its source documents is in the index and in "
+                            "force any more; withdraw it or publish a new version", match.entry.id, match.entry.version)
         return None
 
     def _citations(self, entry: CuratedData) -> list[Citation]:
         docs = self.index.documents()
+        today = date.today()
         out: list[Citation] = []
         for source in entry.sources:
             doc = docs.get(source.doc_id)
-            if doc is None:
+            # A withdrawn, repealed or expired source no longer supports the answer, as if it were gone.
+            if doc is None or doc.status != "active" or expired(doc.extra, today):
                 continue
             chunks = self.index.store.chunks_of(doc.doc_id)
             chosen = [c for c in chunks if source.section and c.section == source.section] or chunks[:1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from zhengwu.documents.document import DOC_TYPE_LABELS
 
@@ -43,6 +44,14 @@ _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _HEADING_LINE = re.compile(r"^#{1,6}[^\S\n].*", re.MULTILINE)
 _ODD_SPACE = re.compile(r"[^\S ]|  ")
 MAX_HEADING_CHARS = 1000
+# Kangxi radicals, CJK radicals and compatibility ideographs that PDF fonts map their glyphs to ("⽝" U+2F5D for
+# 犬, "⼯" for 工: Chromium's and many Word exports look right on screen and extract so): folded to the unified
+# ideograph a citizen types, or BM25 and the answer checks would never match them.
+_CJK_FOLDS: dict[int, str] = {
+    c: folded
+    for c in (*range(0x2E80, 0x2EFF), *range(0x2F00, 0x2FD6), *range(0xF900, 0xFB00), *range(0x2F800, 0x2FA20))
+    if (folded := unicodedata.normalize("NFKC", chr(c))) != chr(c) and len(folded) == 1
+}
 
 
 def decode_text(data: bytes) -> str:
@@ -63,6 +72,11 @@ def decode_text(data: bytes) -> str:
         zh="文件的文字编码无法识别：只支持 UTF-8 或 GB18030（GBK）编码的文本，也可能这根本不是文本文件。"
         "请用记事本或 WPS 打开，“另存为”UTF-8 编码后重新上传。",
     )
+
+
+def fold_cjk_variants(text: str) -> str:
+    """Radical and compatibility code points replaced by the ideographs they stand for (``_CJK_FOLDS``)."""
+    return text.translate(_CJK_FOLDS)
 
 
 def normalize_text(text: str) -> str:

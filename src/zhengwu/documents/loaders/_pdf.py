@@ -17,7 +17,7 @@ from pypdf.errors import LimitReachedError
 from pypdf.generic import EncodedStreamObject
 
 from zhengwu.documents.document import Document
-from zhengwu.documents.loaders._common import LoadFailure, clean_line, clean_text
+from zhengwu.documents.loaders._common import LoadFailure, clean_line, clean_text, fold_cjk_variants
 
 _HEADER_WINDOW = 1024  # PDF readers accept the %PDF header anywhere in the first KB
 # Metadata titles that generators fill in by default and that say nothing about the document.
@@ -89,7 +89,7 @@ def pdf_document(
             except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged pages
                 failures.append(exc)
         title = _title(reader)
-    body = clean_text("\n\n".join(text for text in texts if text))
+    body = clean_text(fold_cjk_variants("\n\n".join(text for text in texts if text)))
     if not body:
         if any(isinstance(exc, LimitReachedError) for exc in failures):
             raise LoadFailure(f"unreadable PDF: {_describe(failures[0])}", zh=_BOMB_ZH)

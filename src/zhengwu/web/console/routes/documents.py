@@ -33,6 +33,7 @@ from zhengwu.documents.guide_fields import LABELS as FIELD_LABELS
 from zhengwu.library import (
     ACTION_LABELS,
     BASIC_FACTS,
+    EXTRA_LABELS,
     JOB_STATE_LABELS,
     ORIGIN_LABELS,
     SECTION_HEADINGS,
@@ -91,7 +92,8 @@ def _check_id(doc_id: str) -> str:
 def _labels() -> dict[str, Any]:
     return {"doc_types": DOC_TYPE_LABELS, "statuses": STATUS_LABELS, "actions": ACTION_LABELS,
             "origins": ORIGIN_LABELS, "job_states": JOB_STATE_LABELS, "field_labels": FIELD_LABELS,
-            "doc_url": _doc_url, "notices": NOTICES}
+            "doc_url": _doc_url, "notices": NOTICES,
+            "extra_labels": EXTRA_LABELS}
 
 
 def _notice(request: Request) -> str:
