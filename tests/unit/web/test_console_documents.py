@@ -216,11 +216,37 @@ def test_a_staff_session_uses_the_api_with_its_csrf_token(env):
     assert ok.status_code == 201
 
 
+def encrypted_pdf() -> bytes:
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def zip_bomb_docx() -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("word/document.xml", b"\0" * (64 * 1024 * 1024))  # 64 MB of zeros in ~64 KB
+    return out.getvalue()
+
+
 BAD_FILES = [
     ("big.pdf", b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10), "超过"),  # the limit in these tests is 1 MB
     ("broken.md", b"---\ndoc_id: [unclosed\ntitle: x\n---\n# x\n", "元数据"),
     ("not-a-docx.docx", b"this is not a zip", "不是 Word"),
     ("empty.txt", b"", "没有"),
+    ("locked.pdf", encrypted_pdf(), "加密"),
+    ("bomb.docx", zip_bomb_docx(), "大得异常"),
 ]
 
 
@@ -244,3 +270,35 @@ def test_a_body_far_over_the_limit_is_cut_while_it_streams_in(env):
                           files={"file": ("huge.pdf", b"0" * (3 * 1024 * 1024))})
     assert api.status_code == 413 and "不能超过 1 MB" in api.json()["message"]
     assert env.services.library.store.entries() == {}
+
+
+def test_a_guide_without_its_item_name_is_previewed_but_not_published(env):
+    csrf = sign_in(env.client, "alice")
+    text = DOG.format(days=5).replace("item_name: 犬只登记\n", "").replace("- 事项名称：犬只登记\n", "")
+    preview = env.client.get(upload(env, csrf, "dog.md", text.encode()).headers["location"])
+    assert "必须修改" in preview.text and "事项名称" in preview.text
+    refused = env.client.post("/console/documents/gz-dog-licence/publish", data={"csrf_token": csrf, "version": "1"})
+    assert refused.status_code == 422 and "事项名称" in refused.text
+    assert "gz-dog-licence" not in env.index.documents()
+
+
+def test_the_guide_form_writes_its_fields_into_a_new_draft(env):
+    csrf = sign_in(env.client, "alice")
+    upload(env, csrf, "dog.md", DOG.format(days=5).encode())
+    form = env.client.get("/console/documents/gz-dog-licence/edit")
+    assert form.status_code == 200 and 'name="guide_申请材料"' in form.text and "犬主身份证" in form.text
+    saved = env.client.post("/console/documents/gz-dog-licence/edit", data={
+        "csrf_token": csrf, "guide_form": "1", "doc_id": "gz-dog-licence", "title": "犬只登记", "doc_type": "service_guide",
+        "region": "广州市", "department": "广州市公安局", "status": "active", "updated": "2026-12-01",
+        "source_url": "https://gov.example/dog", "expires": "", "guide_事项名称": "犬只登记",
+        "guide_申请材料": "1. 犬主身份证\n2. 狂犬病免疫证明\n3. 犬只照片", "guide_办理时限": "3个工作日",
+        "guide_咨询电话": "020-83118888", "guide_办理地点": "广州市各区公安分局"}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"].startswith("/console/documents/gz-dog-licence/v/2")
+    version = env.services.library.store.version("gz-dog-licence", 2)
+    assert "3. 犬只照片" in version.document.body and "## 办理地点\n广州市各区公安分局" in version.document.body
+    assert version.document.updated == "2026-12-01" and version.origin == "form"
+    bad = env.client.post("/console/documents/gz-dog-licence/edit", data={
+        "csrf_token": csrf, "doc_id": "gz-dog-licence", "title": "犬只登记", "doc_type": "service_guide",
+        "status": "active", "expires": "明年"})
+    assert bad.status_code == 422 and "失效日期" in bad.text and 'value="犬只登记"' in bad.text
+    assert env.services.library.store.entry("gz-dog-licence").latest.version == 2
