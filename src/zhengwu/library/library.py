@@ -173,10 +173,15 @@ class Library:
     def edit(self, doc_id: str, document: Document, actor: str, *, based_on: int | None = None,
              note: str = "") -> VersionData:
         """A new draft from the form. A draft never published may take a new ``doc_id`` (a PDF's generated id
-        replaced by the 事项编码); a published document keeps its id."""
+        replaced by the 事项编码); a published document keeps its id. A document from a file is taken over:
+        its first console version (the file stays as it is, and waits as a shadow once this is published)."""
         entry = self.store.entry(doc_id)
         if entry is None:
-            raise Refused("没有这份文档。")
+            if doc_id not in self.index.documents():
+                raise Refused("没有这份文档。")
+            if document.doc_id != doc_id:
+                raise Refused("从磁盘文件接管的文档不能更改编号。")
+            return self._add(document, origin="form", actor=actor, note=note or "从磁盘文件接管并编辑")
         if document.doc_id != doc_id:
             if entry.published:
                 raise Refused("已发布的文档不能更改编号；请另行上传新文档。")
@@ -197,6 +202,22 @@ class Library:
         self.store.set_published(doc_id, number, actor, action="publish")
         return self.publisher.request("publish", actor)
 
+    def publish_drafts(self, actor: str) -> tuple[int, int, JobData | None]:
+        """Publish the newest version of every document with an unpublished draft (a JSONL knowledge base of
+        hundreds of records), except those with a problem that blocks publishing; one re-index for all.
+        Returns (published, held back, the job)."""
+        published = held = 0
+        for entry in self.store.entries().values():
+            if not entry.has_draft:
+                continue
+            if entry.latest.blocking:
+                held += 1
+                continue
+            self.store.set_published(entry.doc_id, entry.latest.version, actor, action="publish",
+                                     detail="批量发布草稿")
+            published += 1
+        return published, held, self.publisher.request("publish", actor) if published else None
+
     def withdraw(self, doc_id: str, status: str, effective: date, actor: str, note: str = "",
                  today: date | None = None) -> JobData:
         """Withdraw (a service item no longer offered) or repeal (a law or policy) from ``effective``: on and
@@ -205,7 +226,7 @@ class Library:
         if status not in ("withdrawn", "repealed"):
             raise Refused("请选择“撤销”或“废止”。")
         today = today or date.today()
-        current = self._current(doc_id)
+        current = self.current(doc_id)
         extra = {k: v for k, v in current.extra.items() if k not in (EXPIRES, ENDS_AS, WITHDRAWN_ON)}
         if effective <= today:
             doc = replace(current, status=status, extra={**extra, WITHDRAWN_ON: effective.isoformat()})
@@ -276,7 +297,7 @@ class Library:
 
     # -- helpers ------------------------------------------------------------------------------------------------
 
-    def _current(self, doc_id: str) -> Document:
+    def current(self, doc_id: str) -> Document:
         """What citizens are answered from: the console's published version, else the file's document."""
         published = self.document(doc_id)
         if published is not None:

@@ -254,3 +254,39 @@ def test_a_curated_answer_resting_on_a_withdrawn_document_is_no_longer_given(env
     library.withdraw("gz-dog-licence", "withdrawn", date.today(), ADMIN)
     settle(library)
     assert not assistant.ask("犬只登记要多久？").path.startswith("curated")
+
+
+def test_citizens_are_answered_throughout_a_background_publish(env):
+    """No downtime: while the publisher indexes a large upload, every question is answered from a consistent
+    index (the old one until the new one is in place)."""
+    import json
+    import threading
+
+    library, settings, _ = env
+    records = [json.dumps({"id": f"faq-{i}", "title": f"问答 {i}", "text": f"第{i}条：居住证办理需要携带身份证和居住证明。"
+                           * 20, "metadata": {"department": "公安局"}}, ensure_ascii=False) for i in range(60)]
+    outcome = library.upload("faq.jsonl", "\n".join(records).encode(), ADMIN)
+    assert len(outcome.versions) == 60
+    for version in outcome.versions:
+        library.store.set_published(version.doc_id, version.version, ADMIN, action="publish")
+    assistant = make_assistant(settings, library.index)
+    failures: list[BaseException] = []
+    answers: list[str] = []
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(assistant.ask("弩的运输审批要什么材料", user={"region": "广州市"}).status)
+            except BaseException as exc:  # noqa: BLE001 - any failure is the test's failure
+                failures.append(exc)
+                return
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    job = library.sync()
+    settle(library)
+    stop.set()
+    asker.join(30)
+    assert failures == [] and len(answers) >= 2 and set(answers) == {"answered"}
+    assert library.store.job(job.id).report["added"] == 60 and len(library.index.documents()) >= 68

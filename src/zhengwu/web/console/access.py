@@ -50,10 +50,21 @@ def signed_in(request: Request) -> StaffSession | None:
         if secrets.compare_digest(header.encode(), f"Bearer {state.admin_token}".encode()):
             return StaffSession(username="管理令牌", role="admin", csrf="", expires=0, via="bearer")
         raise ConsoleError(401, "管理令牌不正确。", headers={"WWW-Authenticate": "Bearer"})
+    return cookie_staff(request, pages=True)
+
+
+def cookie_staff(request: Request, *, pages: bool = False) -> StaffSession | None:
+    """The staff member of the request's console session cookie, with the role and status the account has now
+    (not as at sign-in), or None. Also read by ``/api/v1/admin/documents``; for the console's ``pages`` a
+    password session without the review store is the 503 page that says so."""
+    state = console(request)
+    if state is None or state.signer is None:
+        return None
     session = state.signer.read(request.cookies.get(SESSION_COOKIE), state.token_tag)
     if session is None or session.via != "password":
         return session
-    account = reviews(request).staff(session.username)  # role and status as they are now, not as at sign-in
+    store = reviews(request) if pages else app_state(request).reviews
+    account = store.staff(session.username) if store is not None else None
     if account is None or not account.active:
         return None
     return StaffSession(account.username, account.role, session.csrf, session.expires, session.via)

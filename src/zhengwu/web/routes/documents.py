@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from zhengwu.config import secret
 from zhengwu.documents import DOC_TYPES, Document
 from zhengwu.library import Filters, JobData, Library, Refused, VersionData
-from zhengwu.web.console.auth import SESSION_COOKIE, StaffSession
+from zhengwu.web.console.access import cookie_staff
+from zhengwu.web.console.auth import StaffSession
 from zhengwu.web.dependencies import app_state
 from zhengwu.web.models import MAX_ROW_ID, ErrorOut
 
@@ -39,14 +40,7 @@ def staff(request: Request, authorization: str | None = Header(default=None)) ->
             return StaffSession(username="管理令牌", role="admin", csrf="", expires=0, via="bearer")
         raise HTTPException(401, detail={"message": "管理令牌不正确。", "detail": "wrong bearer token"},
                             headers={"WWW-Authenticate": "Bearer"})
-    console = state.console
-    session = None
-    if console is not None and console.signer is not None:
-        session = console.signer.read(request.cookies.get(SESSION_COOKIE), console.token_tag)
-        if session is not None and session.via == "password" and state.reviews is not None:
-            account = state.reviews.staff(session.username)
-            session = (StaffSession(account.username, account.role, session.csrf, session.expires, session.via)
-                       if account is not None and account.active else None)
+    session = cookie_staff(request)
     if session is None:
         raise HTTPException(401, detail={"message": "请先登录审核台或提供管理令牌。", "detail": "not signed in"},
                             headers={"WWW-Authenticate": "Bearer"})

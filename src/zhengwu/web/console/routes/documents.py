@@ -68,6 +68,7 @@ NOTICES = {
     "kept": "已保留审核台版本。",
     "discarded": "草稿已放弃。",
     "reindexing": "已开始重新读取语料文件夹。",
+    "drafts_published": "已发布 {published} 份草稿，正在后台更新索引；{held} 份有必须修改的问题，未发布。",
 }
 
 
@@ -97,7 +98,13 @@ def _labels() -> dict[str, Any]:
 
 
 def _notice(request: Request) -> str:
-    return NOTICES.get(request.query_params.get("done", ""), "")
+    notice = NOTICES.get(request.query_params.get("done", ""), "")
+    if "{" in notice:  # counts only, never text from the URL
+        counts = {k: request.query_params.get(k, "") for k in ("published", "held")}
+        if not all(v.isascii() and v.isdigit() and len(v) < 7 for v in counts.values()):
+            return ""
+        notice = notice.format(**counts)
+    return notice
 
 
 # -- reads -------------------------------------------------------------------------------------------------------
@@ -112,7 +119,8 @@ def documents_page(request: Request, who: StaffSession = Depends(reviewer)) -> R
     shown = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     query = {k: v for k, v in vars(filters).items() if v}
     all_rows = lib.rows() if query else rows
-    return page(request, "documents.html", who=who, active="documents", rows=shown, total=len(rows),
+    drafts = sum(1 for r in all_rows if r.status == "draft" or "draft" in r.flags)
+    return page(request, "documents.html", who=who, active="documents", rows=shown, total=len(rows), drafts=drafts,
                 filters=filters, jobs=lib.store.jobs(5), done_notice=_notice(request),
                 regions=sorted({r.region for r in all_rows}), page_number=number, pages=pages,
                 page_url=lambda n: "/console/documents?" + urlencode({**query, "page": n}),
@@ -124,10 +132,12 @@ def upload_form(request: Request, who: StaffSession = Depends(admin)) -> Respons
     return _upload_page(request, who)
 
 
-def _upload_page(request: Request, who: StaffSession, error: str = "", status: int = 200) -> Response:
+def _upload_page(request: Request, who: StaffSession, error: str = "", status: int = 200, created: int = 0,
+                 record_errors: list[str] | None = None) -> Response:
     # Errors are rendered here, never taken from the URL: a link cannot put words in the console's mouth.
     return page(request, "document_upload.html", status, who=who, active="documents",
-                max_mb=library(request).settings.max_upload_mb, error=error, **_labels())
+                max_mb=library(request).settings.max_upload_mb, error=error, created=created,
+                record_errors=record_errors or [], **_labels())
 
 
 @router.get("/documents/jobs/{job_id}")
@@ -202,7 +212,7 @@ def _edit_view(request: Request, who: StaffSession, doc_id: str, error: str = ""
     if entry is None:
         # A document from a file: the form starts from the file's text; saving makes the console's first draft.
         try:
-            base = lib._current(doc_id)  # noqa: SLF001 - the same reading the library's operations use
+            base = lib.current(doc_id)
         except Refused as exc:
             raise ConsoleError(404, exc.zh) from exc
         based_on = None
@@ -240,9 +250,17 @@ async def upload(request: Request, who: StaffSession = Depends(admin)) -> Respon
     first = outcome.versions[0]
     log.info("console: %s uploaded %d draft(s) from a %s file", who.actor, len(outcome.versions),
              file.filename.rsplit(".", 1)[-1][:8])
-    if len(outcome.versions) > 1:
-        return redirect("/console/documents", status="draft", done="uploaded")
+    if len(outcome.versions) > 1 or outcome.errors:  # a knowledge base: say what became drafts and what did not
+        return _upload_page(request, who, created=len(outcome.versions), record_errors=outcome.errors)
     return redirect(_doc_url(first.doc_id, f"/v/{first.version}"), done="uploaded")
+
+
+@router.post("/documents/publish-drafts")
+async def publish_drafts(request: Request, who: StaffSession = Depends(admin)) -> Response:
+    await posted(request, who)
+    published, held, _ = await run_in_threadpool(library(request).publish_drafts, who.actor)
+    log.info("console: %s published %d draft(s), %d held back", who.actor, published, held)
+    return redirect("/console/documents", done="drafts_published", published=published, held=held)
 
 
 @router.post("/documents/reindex")
@@ -260,16 +278,9 @@ async def save_edit(doc_id: str, request: Request, who: StaffSession = Depends(a
     entry = await run_in_threadpool(lib.store.entry, doc_id)
     document = None
     try:
-        base = entry.latest.document if entry is not None else await run_in_threadpool(lib._current, doc_id)  # noqa: SLF001
+        base = entry.latest.document if entry is not None else await run_in_threadpool(lib.current, doc_id)
         document = _document_from_form(base, form)
-        if entry is None:  # the console takes over a file's document: its first version
-            if document.doc_id != doc_id:
-                raise Refused("从磁盘文件接管的文档不能更改编号。")
-            version = await run_in_threadpool(lambda: lib._add(  # noqa: SLF001
-                document, origin="form", actor=who.actor, action="edit", note="从磁盘文件接管并编辑"))
-        else:
-            version = await run_in_threadpool(lambda: lib.edit(doc_id, document, who.actor,
-                                                               based_on=entry.latest.version))
+        version = await run_in_threadpool(lib.edit, doc_id, document, who.actor)
     except Refused as exc:
         return await run_in_threadpool(_edit_view, request, who, doc_id, exc.zh, 422, document)
     return redirect(_doc_url(version.doc_id, f"/v/{version.version}"), done="saved")
