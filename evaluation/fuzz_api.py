@@ -428,14 +428,14 @@ class Hostile:
         return self.rng.choice([*self.turns, 1, 2**31 - 1]) if self.turns else 1
 
     # -- the routes ---------------------------------------------------------------------------------------------
-    def json_route(self, path: str, template: dict, headers: dict | None = None) -> Req:
+    def json_route(self, path: str, template: dict, headers: dict | None = None, route: str = "") -> Req:
         body, content_type = self.json_body(template)
         headers = dict(headers or {})
         if content_type is not None:
             headers["Content-Type"] = content_type
         if path != "/telegram/webhook" and self.rng.random() < 0.1 and self.sessions:
             headers["X-Session-Id"] = self.rng.choice([*self.sessions, "x" * 300, "%00", "²"])
-        return Req(f"POST {path}", "POST", path, body, headers)
+        return Req(route or f"POST {path}", "POST", path, body, headers)
 
     def chat(self) -> Req:
         path = self.rng.choice(["/api/v1/chat", "/api/v1/chat/stream"])
@@ -657,6 +657,80 @@ class Hostile:
         body, content_type = self.form_body(fields)
         return Req("POST /console/login/token", "POST", "/console/login/token", body, {"Content-Type": content_type})
 
+    def upload_body(self, fields: dict[str, str]) -> tuple[bytes, str]:
+        """A multipart upload: a hostile file name and content (broken PDFs, ZIP junk, broken front matter,
+        deep HTML, bad JSONL), sometimes a broken envelope."""
+        rng = self.rng
+        name = rng.choice(["guide.md", "../../etc/passwd.md", "x" * 300 + ".pdf", "a\x00b.pdf", "无后缀", "a.PDF",
+                           "a.docx", "kb.jsonl", "page.html", "a.txt", "a.exe", "", ".md", "a.md.pdf"])
+        content = rng.choice([
+            b"", rng.randbytes(rng.choice([16, 4000])), b"%PDF-1.7\n" + rng.randbytes(2000),
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj trailer << /Root 1 0 R >>",
+            b"PK\x03\x04" + rng.randbytes(500), "---\ndoc_id: [x\n---\n正文".encode(),
+            "---\ndoc_id: fuzz-doc\ntitle: 测试\ndoc_type: service_guide\n---\n## 申请材料\n身份证".encode(),
+            ("<div>" * 5000 + "文字").encode(), b'{"id": "a"}\n{"id": "a", "text": "x"}\nnot json\n',
+            ("申请材料" + " " * 20000 + "x").encode(), "\ufeff\ud800".encode("utf-8", "surrogatepass"),
+        ])
+        boundary = "fuzzboundary"
+        parts = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                        for k, v in fields.items()).encode()
+        parts += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                  "Content-Type: application/octet-stream\r\n\r\n").encode("utf-8", "surrogatepass") + content
+        parts += f"\r\n--{boundary}--\r\n".encode()
+        if rng.random() < 0.1:
+            parts = parts[: rng.randrange(len(parts))]
+        return parts, f"multipart/form-data; boundary={boundary}"
+
+    def documents_req(self) -> Req:
+        """The document library: uploads, the list's filters, versions, actions, the API."""
+        rng = self.rng
+        bearer = rng.random() < 0.4
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"} if bearer else {}
+        doc = rng.choice(["fuzz-doc", "file-0", *HUGE_IDS, "办" * 200, "..", "a/b"])
+        kind = rng.choices(["upload", "api_upload", "list", "version", "action", "api_action", "job"],
+                           [25, 15, 15, 15, 15, 10, 5])[0]
+        csrf = self.csrf if rng.random() < 0.9 else rng.choice(["", "x"])
+        if kind in ("upload", "api_upload"):
+            body, content_type = self.upload_body({"csrf_token": csrf, "doc_type": rng.choice(["service_guide", "x", ""]),
+                                                   "region": rng.choice(["广州市", "办" * 500, ""])})
+            path = "/console/documents/upload" if kind == "upload" else "/api/v1/admin/documents"
+            return Req(f"POST {path}", "POST", path, body, {**headers, "Content-Type": content_type},
+                       cookies=kind == "upload")
+        if kind == "list":
+            query = {k: rng.choice(["", "x", "办" * 300, "%", "\x00", "2026-13-01"]) for k in
+                     ("search", "doc_type", "region", "department", "status", "origin", "updated_since")}
+            query["page"] = rng.choice(HUGE_IDS)
+            path = rng.choice(["/console/documents", "/api/v1/admin/documents"])
+            return Req(f"GET {path}", "GET", f"{path}?{_query(query, rng)}", headers=headers, cookies=True)
+        if kind == "version":
+            number = rng.choice(["1", *HUGE_IDS])
+            path = rng.choice([f"/console/documents/{_path(doc)}/v/{_path(number)}",
+                               f"/console/documents/{_path(doc)}/v/{_path(number)}.md",
+                               f"/console/documents/{_path(doc)}", f"/console/documents/{_path(doc)}/edit",
+                               f"/api/v1/admin/documents/{_path(doc)}/versions/{_path(number)}"])
+            return Req("GET /documents/{id}/…", "GET", path, headers=headers, cookies=True)
+        if kind == "job":
+            path = rng.choice(["/console/documents/jobs/", "/api/v1/admin/jobs/"]) + _path(rng.choice(["1", *HUGE_IDS]))
+            return Req("GET jobs/{id}", "GET", path, headers=headers, cookies=True)
+        action = rng.choice(["publish", "withdraw", "rollback", "release", "take-disk", "keep", "discard", "edit",
+                             "x" * 100])
+        if kind == "action":
+            fields = {"csrf_token": csrf, "version": rng.choice(["1", *HUGE_IDS]), "status": rng.choice(["withdrawn", "x"]),
+                      "effective": rng.choice(["2026-12-01", "9999-99-99", "", "²"]), "doc_id": doc,
+                      "title": rng.choice(["标题", "", "办" * 400]), "body": rng.choice(["正文", "", "办" * 70000]),
+                      "doc_type": rng.choice(["service_guide", "x"]), "expires": rng.choice(["", "明年", "2027-01-01"]),
+                      "guide_form": "1", "guide_申请材料": rng.choice(["身份证", "办" * 30000])}
+            body, content_type = self.form_body(fields)
+            return Req("POST /console/documents/{id}/{action}", "POST",
+                       f"/console/documents/{_path(doc)}/{_path(action)}", body,
+                       {**headers, "Content-Type": content_type}, cookies=True)
+        template = {"version": rng.choice([1, 2**31, -1, "1", None]), "status": rng.choice(["withdrawn", "x"]),
+                    "effective": rng.choice(["2026-12-01", "9999-99-99", 1, None])}
+        api = rng.choice(["publish", "withdraw", "rollback", "release", "versions"])
+        return self.json_route(f"/api/v1/admin/documents/{_path(doc)}/{api}", template,
+                               {"Authorization": f"Bearer {ADMIN_TOKEN}"} if rng.random() < 0.8 else {},
+                               route=f"POST /api/v1/admin/documents/{{id}}/{api}")
+
     def short_link(self) -> Req:
         code = self.rng.choice([*HUGE_IDS, "abc", "x" * 5000, "%2F..%2F"])
         return Req("GET /s/{code}", "GET", "/s/" + _path(code))
@@ -687,8 +761,8 @@ class Hostile:
         if rng.random() < 0.012:
             return self.content_length_lie()
         maker = rng.choices([self.chat, self.feedback, self.me, self.telegram, self.wechat_req, self.wecom_req,
-                             self.admin, self.console_req, self.short_link],
-                            [22, 8, 14, 9, 10, 8, 9, 18, 2])[0]
+                             self.admin, self.console_req, self.short_link, self.documents_req],
+                            [22, 8, 14, 9, 10, 8, 9, 18, 2, 12])[0]
         request = maker()
         if request.method == "POST" and request.raw is None:
             r = rng.random()
