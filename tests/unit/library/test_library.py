@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from helpers import make_assistant, make_settings
 from helpers.databases import sqlite_people
+from helpers.documents import DOG_GUIDE as DOG
 
 from zhengwu.documents.loaders import load_paths
 from zhengwu.index import CONSOLE_SOURCE, Index
@@ -16,33 +17,6 @@ from zhengwu.library import Library, LibraryStore, Refused
 from zhengwu.library.publisher import reindex_folder
 
 ADMIN = "console:alice"
-DOG = """---
-doc_id: gz-dog-licence
-title: 犬只登记
-doc_type: service_guide
-region: 广州市
-department: 广州市公安局
-updated: '2026-11-30'
-source_url: https://gov.example/dog
-item_name: 犬只登记
----
-
-# 犬只登记
-
-## 基本信息
-- 事项名称：犬只登记
-- 实施主体：广州市公安局
-
-## 申请材料
-1. 犬主身份证
-2. 狂犬病免疫证明
-
-## 办理时限
-{days}个工作日
-
-## 咨询电话
-020-83118888
-"""
 FILE_GUIDE = "11440100007483172Q3440106013004"  # 弩的运输审批, a fixture file
 
 

@@ -6,18 +6,15 @@ retention take all of it along."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from helpers.databases import BACKENDS, emptied, migrated_engine
 
 from zhengwu.config import Settings
 from zhengwu.db import alembic_config, make_engine, upgrade
 from zhengwu.personal import PeopleStore
-from zhengwu.pii import mask_pii
 from zhengwu.review import (
     SATISFACTION_LABELS,
     SATISFACTION_LEVELS,
@@ -37,26 +34,6 @@ ELDERLY = "fixture-policy-elderly-care"
 # A made-up National Day: 1-8 October off, Sunday 27 September and Saturday 10 October worked instead.
 GOLDEN_WEEK = WorkCalendar.of(holidays=[date(2026, 10, d) for d in range(1, 9)],
                               workdays=[date(2026, 9, 27), date(2026, 10, 10)])
-
-
-@pytest.fixture(scope="module")
-def pg_engine() -> Iterator[sa.Engine]:
-    with migrated_engine("postgresql") as engine:
-        yield engine
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        with migrated_engine("sqlite", tmp_path, "ratings.sqlite3") as engine:
-            yield engine
-    else:
-        yield emptied(request.getfixturevalue("pg_engine"))
-
-
-@pytest.fixture
-def people(engine) -> PeopleStore:
-    return PeopleStore(engine, mask=mask_pii)
 
 
 @pytest.fixture

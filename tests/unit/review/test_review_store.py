@@ -5,16 +5,13 @@ review-set export; and what a turn now records about its answer."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers.databases import BACKENDS, emptied, migrated_engine
 
 from zhengwu.config import Settings
 from zhengwu.personal import PeopleStore
-from zhengwu.pii import mask_pii
 from zhengwu.review import ReviewStore
 from zhengwu.review.export import export_reviewed, review_item
 from zhengwu.review.passwords import hash_password, password_problem, verify_password
@@ -22,26 +19,6 @@ from zhengwu.review.records import Source, TurnFilter, compact_question, questio
 
 PASSWORD = "correct-horse-battery"
 ELDERLY = "fixture-policy-elderly-care"
-
-
-@pytest.fixture(scope="module")
-def pg_engine() -> Iterator[sa.Engine]:
-    with migrated_engine("postgresql") as engine:
-        yield engine
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        with migrated_engine("sqlite", tmp_path, "review.sqlite3") as engine:
-            yield engine
-    else:
-        yield emptied(request.getfixturevalue("pg_engine"))
-
-
-@pytest.fixture
-def people(engine) -> PeopleStore:
-    return PeopleStore(engine, mask=mask_pii)
 
 
 @pytest.fixture

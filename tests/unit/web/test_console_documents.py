@@ -1,4 +1,4 @@
-"""資料管理 over HTTP: the console's document pages and ``/api/v1/admin/documents``. Administrators upload,
+"""资料管理 over HTTP: the console's document pages and ``/api/v1/admin/documents``. Administrators upload,
 preview, publish and roll back; reviewers read and get 403 on every change; anonymous requests reach nothing;
 bad files are refused with a Chinese message and change nothing.
 
@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from helpers import app_for, make_assistant, make_settings
-from helpers.databases import BACKENDS, migrated_engine
+from helpers.documents import DOG_GUIDE as DOG
 
 from zhengwu.documents.loaders import load_paths
 from zhengwu.index import Index
@@ -26,37 +25,6 @@ from zhengwu.review import ReviewStore
 TOKEN = "staff-token"
 PASSWORD = "correct-horse-battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-DOG = """---
-doc_id: gz-dog-licence
-title: 犬只登记
-doc_type: service_guide
-region: 广州市
-department: 广州市公安局
-updated: '2026-11-30'
-source_url: https://gov.example/dog
-item_name: 犬只登记
----
-
-# 犬只登记
-
-## 基本信息
-- 事项名称：犬只登记
-
-## 申请材料
-1. 犬主身份证
-
-## 办理时限
-{days}个工作日
-
-## 咨询电话
-020-83118888
-"""
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path) -> Iterator[sa.Engine]:
-    with migrated_engine(request.param, tmp_path, "documents.sqlite3") as engine:
-        yield engine
 
 
 @dataclass

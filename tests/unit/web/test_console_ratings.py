@@ -17,7 +17,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from helpers import app_for, make_assistant
-from helpers.databases import BACKENDS, migrated_engine
 
 from zhengwu.channels.common import ChannelCore
 from zhengwu.personal import PeopleStore
@@ -29,12 +28,6 @@ PASSWORD = "correct-horse-battery"
 MISSED = "失能老人补贴去哪申请？"
 PHONE_QUESTION = "我的电话13800138000，弩的运输审批需要什么材料？"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path) -> Iterator[sa.Engine]:
-    with migrated_engine(request.param, tmp_path, "ratings-console.sqlite3") as engine:
-        yield engine
 
 
 @dataclass

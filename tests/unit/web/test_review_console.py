@@ -14,10 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from helpers import app_for, make_assistant
-from helpers.databases import BACKENDS, migrated_engine
 
 from zhengwu.answering import wording
 from zhengwu.answering.assistant import Assistant
@@ -45,12 +43,6 @@ ELDERLY = "fixture-policy-elderly-care"
 MISSED = "失能老人补贴去哪申请？"
 CORRECTED = "失能老人可申请居家养老服务补贴：向户籍所在地街道办事处提出申请。"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request, tmp_path) -> Iterator[sa.Engine]:
-    with migrated_engine(request.param, tmp_path, "console.sqlite3") as engine:
-        yield engine
 
 
 @dataclass

@@ -13,12 +13,13 @@ import secrets
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
-from zhengwu.personal import PeopleStore
+from zhengwu.personal import PeopleStore, TurnData
 from zhengwu.review import ReviewStore, Source
 from zhengwu.web.clients import client_address
 from zhengwu.web.console.auth import SESSION_COOKIE, StaffSession
-from zhengwu.web.console.pages import ConsoleError
+from zhengwu.web.console.pages import ConsoleError, row_id
 from zhengwu.web.console.state import ConsoleState
 from zhengwu.web.console.throttle import LoginThrottle
 from zhengwu.web.dependencies import app_state
@@ -101,6 +102,15 @@ def audit(request: Request, who: StaffSession, action: str, user_id: int | None 
     people: PeopleStore | None = app_state(request).people
     if people is not None:
         people.audit(who.actor, action, user_id, detail)
+
+
+async def turn_or_404(request: Request, turn_id: str) -> TurnData:
+    """The conversation turn a console URL names; the 404 page when there is none."""
+    row = row_id(turn_id)
+    turn = await run_in_threadpool(reviews(request).turn, row) if row is not None else None
+    if turn is None:
+        raise ConsoleError(404, "没有找到这条回答。")
+    return turn
 
 
 def documents(request: Request) -> dict[str, Any]:

@@ -24,9 +24,9 @@ from starlette.concurrency import run_in_threadpool
 
 from zhengwu.answering.vocabulary import STATUS_LABELS
 from zhengwu.review import RATING_LABELS, RATINGS, REASONS, REVIEW_REASON_LABELS, SATISFACTION_LEVELS, TurnFilter
-from zhengwu.web.console.access import audit, documents, posted, resolve_sources, reviewer, reviews
+from zhengwu.web.console.access import audit, documents, posted, resolve_sources, reviewer, reviews, turn_or_404
 from zhengwu.web.console.auth import StaffSession
-from zhengwu.web.console.pages import ConsoleError, page, page_number, redirect, row_id, turn_view
+from zhengwu.web.console.pages import ConsoleError, page, page_number, redirect, turn_view
 from zhengwu.web.console.routes.ratings import calendar_of, labels, notices
 from zhengwu.web.dependencies import app_state
 
@@ -77,10 +77,7 @@ def conversation(session_id: str, request: Request, who: StaffSession = Depends(
 async def review(turn_id: str, request: Request, who: StaffSession = Depends(reviewer)) -> Response:
     form = await posted(request, who)
     store = reviews(request)
-    row = row_id(turn_id)
-    turn = await run_in_threadpool(store.turn, row) if row is not None else None
-    if turn is None:
-        raise ConsoleError(404, "没有找到这条回答。")
+    turn = await turn_or_404(request, turn_id)
     back = f"/console/conversations/{turn.session_id}#turn-{turn.id}"
     rating = str(form.get("rating", ""))
     if rating not in RATINGS:

@@ -315,40 +315,40 @@ def _document_from_form(base: Document, form: Any) -> Document:
     return doc
 
 
+def _version_number(form: Any) -> int:
+    number = row_id(form.get("version", ""))
+    if number is None:
+        raise Refused("没有这个版本。")
+    return number
+
+
+def _withdraw(lib: Library, doc_id: str, form: Any, actor: str) -> None:
+    try:
+        effective = date.fromisoformat(str(form.get("effective") or date.today().isoformat()))
+    except ValueError:
+        raise Refused("生效日期应为“年-月-日”，例如 2027-01-01。") from None
+    lib.withdraw(doc_id, str(form.get("status") or ""), effective, actor, str(form.get("note") or "")[:500])
+
+
+# action in the URL -> (what it does, the notice key it ends with)
+_ACTIONS: dict[str, tuple[Any, str]] = {
+    "publish": (lambda lib, doc_id, form, actor: lib.publish(doc_id, _version_number(form), actor), "published"),
+    "withdraw": (_withdraw, "withdrawn"),
+    "rollback": (lambda lib, doc_id, form, actor: lib.rollback(doc_id, _version_number(form), actor), "rolled_back"),
+    "release": (lambda lib, doc_id, form, actor: lib.release(doc_id, actor), "released"),
+    "take-disk": (lambda lib, doc_id, form, actor: lib.take_disk(doc_id, actor), "taken"),
+    "keep": (lambda lib, doc_id, form, actor: lib.keep(doc_id, actor), "kept"),
+    "discard": (lambda lib, doc_id, form, actor: lib.discard(doc_id, actor), "discarded"),
+}
+
+
 def _action(name: str, lib: Library, doc_id: str, form: Any, actor: str) -> str:
     """Run one document action; returns the notice key."""
-    if name == "publish":
-        number = row_id(form.get("version", ""))
-        if number is None:
-            raise Refused("没有这个版本。")
-        lib.publish(doc_id, number, actor)
-        return "published"
-    if name == "withdraw":
-        try:
-            effective = date.fromisoformat(str(form.get("effective") or date.today().isoformat()))
-        except ValueError:
-            raise Refused("生效日期应为“年-月-日”，例如 2027-01-01。") from None
-        lib.withdraw(doc_id, str(form.get("status") or ""), effective, actor, str(form.get("note") or "")[:500])
-        return "withdrawn"
-    if name == "rollback":
-        number = row_id(form.get("version", ""))
-        if number is None:
-            raise Refused("没有这个版本。")
-        lib.rollback(doc_id, number, actor)
-        return "rolled_back"
-    if name == "release":
-        lib.release(doc_id, actor)
-        return "released"
-    if name == "take-disk":
-        lib.take_disk(doc_id, actor)
-        return "taken"
-    if name == "keep":
-        lib.keep(doc_id, actor)
-        return "kept"
-    if name == "discard":
-        lib.discard(doc_id, actor)
-        return "discarded"
-    raise ConsoleError(404, "没有这个操作。")
+    if name not in _ACTIONS:
+        raise ConsoleError(404, "没有这个操作。")
+    run, notice = _ACTIONS[name]
+    run(lib, doc_id, form, actor)
+    return notice
 
 
 @router.post("/documents/{doc_id}/{action}")

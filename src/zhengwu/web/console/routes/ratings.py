@@ -37,7 +37,7 @@ from zhengwu.review import (
     WorkCalendar,
     china_today,
 )
-from zhengwu.web.console.access import admin, audit, posted, reviewer, reviews
+from zhengwu.web.console.access import admin, audit, posted, reviewer, reviews, turn_or_404
 from zhengwu.web.console.auth import StaffSession
 from zhengwu.web.console.pages import ConsoleError, page, page_number, redirect, row_id
 from zhengwu.web.dependencies import app_state
@@ -203,10 +203,7 @@ async def revisit(rectification_id: str, request: Request, who: StaffSession = D
 async def add_test_case(turn_id: str, request: Request, who: StaffSession = Depends(reviewer)) -> Response:
     form = await posted(request, who)
     store = reviews(request)
-    row = row_id(turn_id)
-    turn = await run_in_threadpool(store.turn, row) if row is not None else None
-    if turn is None:
-        raise ConsoleError(404, "没有找到这条回答。")
+    turn = await turn_or_404(request, turn_id)
     rectification = await run_in_threadpool(store.rectification_of, turn.id)
     back = (_back(rectification.id) if form.get("back") == "rectification" and rectification is not None
             else f"/console/conversations/{turn.session_id}#turn-{turn.id}")
