@@ -243,10 +243,11 @@ class Library:
         old = self.store.version(doc_id, number)
         if old is None:
             raise Refused("没有这个版本。")
+        blocking = [p for p in document_problems(old.document) if p.blocking]  # by today's checks
+        if blocking:
+            raise Refused("该版本有必须修改的问题，不能回滚到它：" + "；".join(p.zh for p in blocking))
         version = self._add(old.document, origin="rollback", actor=actor, action="rollback", based_on=number,
                             note=f"回滚到第 {number} 版")
-        if version.blocking:
-            raise Refused("该版本有必须修改的问题，不能回滚到它：" + "；".join(p.zh for p in version.blocking))
         self.store.set_published(doc_id, version.version, actor, action="publish", detail=version.note)
         return self.publisher.request("publish", actor)
 
