@@ -63,6 +63,8 @@ OWN_RECORD_LOOKUP = re.compile(
     r"(我的|我家的|我妈的|我爸的|我名下|我那个|我在你们这)[^，。？?！!]{0,16}"
     r"(余额|还剩|剩多少|是多少|有多少|欠了多少|几级|几点|编号|发了没|到账了没|出来了没|办好了没|注销了没|做了没|批了没"
     r"|了没有|了吗|没处理)"
+    # "我公积金账户里现在还有多少钱", "我社保卡里还剩多少": a balance of one's own account, "的" or not.
+    r"|我[^，。？?！!的]{0,8}(账户|卡里|卡上|账上|账户里)[^，。？?！!]{0,8}(余额|还剩|剩多少|还有多少|有多少钱|多少钱)"
 )
 HOW_TO = re.compile(r"如何|怎么|怎样|在哪|哪里|方式|途径|渠道|流程")
 # Asking how to deceive an authority or break a rule without being caught: declined whatever the sources say.

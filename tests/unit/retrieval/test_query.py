@@ -46,12 +46,14 @@ def test_out_of_scope_and_personal_lookups():
     assert not analyse("如何获取暴雨预警信息").out_of_scope
 
 
-@pytest.mark.parametrize("question", ["我的住房公积金账户还剩多少钱", "我那个居住证办好了没", "我名下的车辆违章处理了吗"])
+@pytest.mark.parametrize("question", ["我的住房公积金账户还剩多少钱", "我那个居住证办好了没", "我名下的车辆违章处理了吗",
+                                      "我医保卡里还有多少钱", "我社保账户上还剩多少", "我公积金账上余额多少"])
 def test_ones_own_records_asked_of_the_assistant_are_a_personal_lookup(question):
     assert analyse(question).personal_lookup
 
 
-@pytest.mark.parametrize("question", ["我的居住证丢了怎么补办？", "如何查询我的公积金余额？", "我的社保卡在哪里领？"])
+@pytest.mark.parametrize("question", ["我的居住证丢了怎么补办？", "如何查询我的公积金余额？", "我的社保卡在哪里领？",
+                                      "我医保卡里的钱怎么查", "我公积金账户里的钱能用来交房租吗"])
 def test_asking_how_to_reach_ones_own_records_is_not(question):
     assert not analyse(question).personal_lookup
 
