@@ -13,13 +13,11 @@ import urllib.request
 import pytest
 from helpers import ARTIFACTS, app_for, make_assistant, serving
 from helpers.browser import chromium, playwright_or_skip
+from helpers.databases import sqlite_people
 
 playwright_sync = playwright_or_skip()
 expect = playwright_sync.expect
 
-from zhengwu.db import make_engine, upgrade  # noqa: E402
-from zhengwu.personal import PeopleStore  # noqa: E402
-from zhengwu.pii import mask_pii  # noqa: E402
 from zhengwu.review import ReviewStore  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
@@ -31,17 +29,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def stack(fixture_settings, fixture_index, tmp_path_factory):
     folder = tmp_path_factory.mktemp("console-ratings")
-    engine = make_engine(f"sqlite:///{folder / 'zhengwu.sqlite3'}")
-    upgrade(engine)
-    people = PeopleStore(engine, mask=mask_pii)
-    store = ReviewStore(engine)
-    store.add_staff("wang.fang", PASSWORD, "admin")
-    store.add_staff("zhao.lei", PASSWORD, "reviewer")
-    settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0, "admin_token": "ratings-token"})
-    app = app_for(settings, make_assistant(settings, fixture_index, people=people))
-    with serving(app) as url:
-        yield url, store
-    engine.dispose()
+    with sqlite_people(folder / "zhengwu.sqlite3") as people:
+        store = ReviewStore(people.engine)
+        store.add_staff("wang.fang", PASSWORD, "admin")
+        store.add_staff("zhao.lei", PASSWORD, "reviewer")
+        settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0, "admin_token": "ratings-token"})
+        app = app_for(settings, make_assistant(settings, fixture_index, people=people))
+        with serving(app) as url:
+            yield url, store
 
 
 def _post(url: str, body: dict) -> dict:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import pytest
 from helpers import ARTIFACTS, app_for, make_assistant, serving
 from helpers.browser import chromium, playwright_or_skip
+from helpers.databases import sqlite_people
 
 playwright_sync = playwright_or_skip()
 expect = playwright_sync.expect
 
-from zhengwu.db import make_engine, upgrade  # noqa: E402
-from zhengwu.personal import PeopleStore  # noqa: E402
-from zhengwu.pii import mask_pii  # noqa: E402
 from zhengwu.review import ReviewStore  # noqa: E402
 
 TIMEOUT_MS = 30_000
@@ -29,14 +27,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def stack(fixture_settings, fixture_index, tmp_path_factory):
     folder = tmp_path_factory.mktemp("widget-ratings")
-    engine = make_engine(f"sqlite:///{folder / 'zhengwu.sqlite3'}")
-    upgrade(engine)
-    people = PeopleStore(engine, mask=mask_pii)
-    settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0})
-    app = app_for(settings, make_assistant(settings, fixture_index, people=people))
-    with serving(app) as url:
-        yield url, ReviewStore(engine)
-    engine.dispose()
+    with sqlite_people(folder / "zhengwu.sqlite3") as people:
+        settings = fixture_settings.model_copy(update={"rate_limit_per_minute": 0})
+        app = app_for(settings, make_assistant(settings, fixture_index, people=people))
+        with serving(app) as url:
+            yield url, ReviewStore(people.engine)
 
 
 def test_a_citizen_rates_an_answer_with_the_five_levels(fixture_settings, stack):

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers import FIXTURE_CORPUS, free_port
+from helpers import FIXTURE_CORPUS
+from helpers.served import zhengwu_serve
 
-CLI = Path(sys.executable).with_name("zhengwu")
 SECRETS_IN_URLS = ("oSecretOpenid4242", "sig0ddba11c0ffee", "nonce7e57ab1e", "1766000001", "tok-QS-5ecret")
 
 pytestmark = pytest.mark.slow
@@ -29,31 +26,14 @@ pytestmark = pytest.mark.slow
 def served(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("served")
     log = tmp / "serve.log"
-    port = free_port()
     env = {**os.environ, "TQDM_DISABLE": "1", "ZHENGWU_DATA_DIR": str(tmp / "data"),
            "ZHENGWU_CORPUS_DIR": str(FIXTURE_CORPUS), "ZHENGWU_RATE_LIMIT_PER_MINUTE": "0",
            "ZHENGWU_WECHAT_TOKEN": "served-token", "ZHENGWU_WECHAT_APP_ID": "wxserved", "ZHENGWU_LOG_FORMAT": "json",
            "ZHENGWU_HEADER_TIMEOUT_SECONDS": "1", "ZHENGWU_BODY_TIMEOUT_SECONDS": "2"}
     env.pop("ZHENGWU_DATABASE_URL", None)
     env.pop("ZHENGWU_REDIS_URL", None)
-    proc = subprocess.Popen([str(CLI), "serve", "--port", str(port)], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
-        time.sleep(0.3)
-    yield base, log
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with zhengwu_serve(env, log) as base:
+        yield base, log
 
 
 def connect(base: str) -> socket.socket:

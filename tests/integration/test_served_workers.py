@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from helpers import FIXTURE_CORPUS, free_port
+from helpers import FIXTURE_CORPUS
 from helpers.documents import DOG_GUIDE
+from helpers.served import zhengwu_serve
 
-CLI = Path(sys.executable).with_name("zhengwu")
 TOKEN = "workers-admin-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 QUESTIONS = 16
@@ -32,30 +28,13 @@ def served(tmp_path_factory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("served-workers")
     shutil.copytree(FIXTURE_CORPUS, tmp / "corpus")
     log = tmp / "serve.log"
-    port = free_port()
     env = {**os.environ, "TQDM_DISABLE": "1", "ZHENGWU_DATA_DIR": str(tmp / "data"),
            "ZHENGWU_CORPUS_DIR": str(tmp / "corpus"), "ZHENGWU_RATE_LIMIT_PER_MINUTE": "0",
            "ZHENGWU_ADMIN_TOKEN": TOKEN, "ZHENGWU_LOG_FORMAT": "text"}
     env.pop("ZHENGWU_DATABASE_URL", None)
     env.pop("ZHENGWU_REDIS_URL", None)
-    proc = subprocess.Popen([str(CLI), "serve", "--port", str(port), "--workers", "2"], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
-        time.sleep(0.5)
-    yield base
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with zhengwu_serve(env, log, "--workers", "2", ready_within=240) as base:
+        yield base
 
 
 def wait_for(base: str, job: dict) -> None:
