@@ -199,7 +199,7 @@ class ReviewStore(Ratings, Transactional):
         where = where or TurnFilter()
         latest = self._latest_reviews()
         query = (
-            sa.select(ConversationTurn, Review.rating, Feedback.value)
+            sa.select(ConversationTurn, Review.rating, Feedback.value, Feedback.level)
             .outerjoin(latest, latest.c.turn_id == ConversationTurn.id)
             .outerjoin(Review, Review.id == latest.c.review_id)
             .outerjoin(Feedback, Feedback.turn_id == ConversationTurn.id)
@@ -223,7 +223,8 @@ class ReviewStore(Ratings, Transactional):
         with self._read() as session:
             total = session.scalar(counted) or 0
             rows = session.execute(query).all()
-            return [TurnSummary(turn=turn_data(t), rating=rating, feedback=value) for t, rating, value in rows], total
+            return [TurnSummary(turn=turn_data(t), rating=rating, feedback=value, level=level)
+                    for t, rating, value, level in rows], total
 
     def conversation(self, session_id: str) -> list[TurnSummary]:
         """Every turn of a session in order, each with all its reviews and its feedback."""

@@ -291,3 +291,11 @@ def test_one_click_makes_one_test_case_in_the_review_set_export(env):
                              "test_case": True}}
     assert env.client.get("/console/export/reviewed.jsonl", params={"rating": "wrong"}).text == ""
     assert "测试集" in env.client.get("/console/export").text
+
+
+
+def test_the_conversation_list_shows_the_citizens_level(env):
+    assert rate(env, ask(env), level=3).status_code == 200
+    sign_in(env, "bob")
+    listing = env.client.get("/console/conversations")
+    assert listing.status_code == 200 and "基本满意" in listing.text

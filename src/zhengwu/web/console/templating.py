@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from zhengwu.answering.answer import Provenance
 from zhengwu.answering.vocabulary import CHANNEL_LABELS, HANDOFF_CATEGORY_LABELS, REASON_LABELS, STATUS_LABELS
 from zhengwu.documents import DOC_TYPE_LABELS
-from zhengwu.review import CHINA_TIME, RATING_LABELS, REVIEW_REASON_LABELS, ROLE_LABELS
+from zhengwu.review import CHINA_TIME, RATING_LABELS, REVIEW_REASON_LABELS, ROLE_LABELS, SATISFACTION_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -58,6 +58,7 @@ def environment() -> Environment:
         rating_label=lambda s: RATING_LABELS.get(s, s), review_reason_label=lambda s: REVIEW_REASON_LABELS.get(s, s),
         role_label=lambda s: ROLE_LABELS.get(s, s), channel_label=lambda s: CHANNEL_LABELS.get(s, s),
         kind_label=lambda s: HANDOFF_CATEGORY_LABELS.get(s, s),
+        satisfaction_label=lambda level: SATISFACTION_LABELS.get(level, str(level)),
         doc_type_label=lambda s: DOC_TYPE_LABELS.get(s, s), source_value=lambda s: json.dumps(
             {"doc_id": s.doc_id, "section": s.section}, ensure_ascii=False),
     )
