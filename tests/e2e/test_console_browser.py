@@ -160,7 +160,7 @@ def test_staff_correct_a_missed_answer_and_citizens_get_it(browser, stack):
         expect(staff.get_by_role("heading", name="对话记录")).to_be_visible()
         row = staff.locator("tr", has=staff.get_by_role("link", name=MISSED))
         expect(row).to_contain_text("已回答")
-        expect(row).to_contain_text("没帮助")
+        expect(row).to_contain_text("不满意")  # 👎 is recorded as the 好差评 level 不满意
         row.get_by_role("link", name=MISSED).click()
         expect(staff.get_by_role("heading", name="对话详情")).to_be_visible()
         turn = staff.locator(f"#turn-{first['turn_id']}")
