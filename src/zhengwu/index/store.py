@@ -233,6 +233,19 @@ class ChunkStore:
             row = self._db.execute("SELECT source, path FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def state_of(self, doc_id: str) -> tuple[str, str] | None:
+        """(content hash, source) of one indexed document (``doc_states`` for one id)."""
+        with self._lock:
+            row = self._db.execute("SELECT hash, source FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def shadow(self, doc_id: str) -> Shadow | None:
+        """One document's shadow (``shadows`` for one id)."""
+        with self._lock:
+            row = self._db.execute("SELECT doc_id, source, hash, document FROM shadowed WHERE doc_id = ?",
+                                   (doc_id,)).fetchone()
+        return Shadow(row[0], row[1], row[2], _document(row[3])) if row else None
+
     def shadows(self) -> dict[str, Shadow]:
         """Documents of a file source held back because the console publishes its own version of them."""
         with self._lock:

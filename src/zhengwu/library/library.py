@@ -73,6 +73,29 @@ class Filters:
     def of(cls, query: Mapping[str, str]) -> Filters:
         return cls(**{name: str(query.get(name) or "").strip()[:100] for name in cls.__dataclass_fields__})
 
+    def matches(self, row: DocumentRow) -> bool:
+        if self.doc_type and row.doc_type != self.doc_type:
+            return False
+        if self.region and self.region not in row.region:
+            return False
+        if self.department and self.department not in row.department:
+            return False
+        if self.origin and row.origin != self.origin:
+            return False
+        if self.status:
+            if self.status in ("expired", "draft", "conflict"):
+                if self.status not in row.flags and not (self.status == "draft" and row.status == "draft"):
+                    return False
+            elif row.status != self.status:
+                return False
+        if self.updated_since and (not row.updated or row.updated[:10] < self.updated_since):
+            return False
+        if self.search:
+            needle = re.sub(r"\s+", "", self.search).lower()
+            if needle not in row.title.replace(" ", "").lower() and needle not in row.doc_id.lower():
+                return False
+        return True
+
 
 class Library:
     def __init__(self, store: LibraryStore, index: Index, settings: Settings) -> None:
@@ -102,7 +125,7 @@ class Library:
             doc = entry.latest.document
             rows.append(self._row(doc_id, doc.title, doc.doc_type, doc.region, doc.department, doc.updated,
                                   "draft", doc.extra, "console", entry, False, today))
-        return sorted((r for r in rows if _matches(r, filters)), key=lambda r: (r.origin != "console", r.doc_id))
+        return sorted((r for r in rows if filters.matches(r)), key=lambda r: (r.origin != "console", r.doc_id))
 
     @staticmethod
     def _row(doc_id: str, title: str, doc_type: str, region: str, department: str, updated: str, status: str,
@@ -137,7 +160,7 @@ class Library:
         return None
 
     def shadow(self, doc_id: str) -> Shadow | None:
-        return self.index.store.shadows().get(doc_id)
+        return self.index.store.shadow(doc_id)
 
     def conflict(self, doc_id: str) -> Shadow | None:
         shadow = self.shadow(doc_id)
@@ -146,7 +169,8 @@ class Library:
     def preview(self, version: VersionData) -> Preview:
         doc, _ = screen(version.document)
         chunks = chunk_document(doc, dense_scope=self.settings.dense_scope)
-        held = version.doc_id in self.index.store.doc_states() or version.doc_id in self.index.store.shadows()
+        store = self.index.store
+        held = store.state_of(version.doc_id) is not None or store.shadow(version.doc_id) is not None
         return Preview(version=version, chunks=chunks, problems=version.problems, held_file=held)
 
     # -- writes -------------------------------------------------------------------------------------------------
@@ -185,7 +209,7 @@ class Library:
         if document.doc_id != doc_id:
             if entry.published:
                 raise Refused("已发布的文档不能更改编号；请另行上传新文档。")
-            if self.store.entry(document.doc_id) is not None or document.doc_id in self.index.store.doc_states():
+            if self.store.entry(document.doc_id) is not None or self.index.store.state_of(document.doc_id) is not None:
                 raise Refused(f"编号 {document.doc_id} 已被其他文档使用。")
         version = self._add(document, origin="form", actor=actor, based_on=based_on or entry.latest.version,
                             note=note)
@@ -343,7 +367,7 @@ class Library:
         shadow = self.shadow(doc_id)
         if shadow is not None:
             return shadow.hash
-        state = self.index.store.doc_states().get(doc_id)
+        state = self.index.store.state_of(doc_id)
         return state[0] if state is not None and state[1] != CONSOLE_SOURCE else None
 
 
@@ -370,27 +394,3 @@ def _body_of(title: str, chunks: Iterable[tuple[str, str, str]]) -> str:
             current = heading
         parts.append(text.strip())
     return "\n\n".join(p for p in parts if p)
-
-
-def _matches(row: DocumentRow, f: Filters) -> bool:
-    if f.doc_type and row.doc_type != f.doc_type:
-        return False
-    if f.region and f.region not in row.region:
-        return False
-    if f.department and f.department not in row.department:
-        return False
-    if f.origin and row.origin != f.origin:
-        return False
-    if f.status:
-        if f.status in ("expired", "draft", "conflict"):
-            if f.status not in row.flags and not (f.status == "draft" and row.status == "draft"):
-                return False
-        elif row.status != f.status:
-            return False
-    if f.updated_since and (not row.updated or row.updated[:10] < f.updated_since):
-        return False
-    if f.search:
-        needle = re.sub(r"\s+", "", f.search).lower()
-        if needle not in row.title.replace(" ", "").lower() and needle not in row.doc_id.lower():
-            return False
-    return True
